@@ -1,0 +1,92 @@
+"""tracker: closed-loop supervision of a county's key projects (项目纪检监察监督).
+
+`create_app` is the factory; it reads as a recipe of register_* steps.
+"""
+from pathlib import Path
+
+from flask import Flask, request, session
+
+from config import Config, config_from_env
+
+
+def create_app(config: type[Config] | None = None, **overrides) -> Flask:
+    app = Flask(__name__, template_folder="../templates", static_folder="../static",
+                instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
+    app.config.from_object(config or config_from_env())
+    app.config.update(overrides)
+    check_config(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    register_cli(app)
+    return app
+
+
+def check_config(app: Flask) -> None:
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set (environment variable SECRET_KEY)")
+    Path(app.instance_path).mkdir(exist_ok=True)
+
+
+def register_extensions(app: Flask) -> None:
+    from . import auth  # noqa: F401  (user loader)
+    from .database import configure_engine
+    from .extensions import api, babel, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Shanghai")
+    from .api.common import ErrorSchema
+
+    api.ERROR_SCHEMA = ErrorSchema
+    api.init_app(app, spec_kwargs={"security": [{"bearerAuth": []}]})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+
+
+def select_locale() -> str:
+    from flask import current_app
+
+    chosen = session.get("locale") if request else None
+    return chosen if chosen in ("zh_CN", "en") else current_app.config["TRACKER_LOCALE"]
+
+
+def register_blueprints(app: Flask) -> None:
+    from .admin.routes import bp as admin_bp
+    from .api import bp as api_bp
+    from .auth.routes import bp as auth_bp
+    from .dashboard.routes import bp as dashboard_bp
+    from .extensions import api, csrf
+    from .main.routes import bp as main_bp
+    from .problems.routes import bp as problems_bp
+    from .projects.routes import bp as projects_bp
+    from .visits.routes import bp as visits_bp
+
+    for blueprint in (auth_bp, main_bp, projects_bp, problems_bp, visits_bp, dashboard_bp,
+                      admin_bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(api_bp)
+    api.register_blueprint(api_bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from .errors import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from .templating import register
+
+    register(app)
+
+
+def register_cli(app: Flask) -> None:
+    from .cli import register
+
+    register(app)

@@ -1,0 +1,2 @@
+"""API: departments."""
+from . import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""API: problems."""
+from . import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""API: projects."""
+from . import bp  # noqa: F401

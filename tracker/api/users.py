@@ -1,0 +1,2 @@
+"""API: users."""
+from . import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""API: visits."""
+from . import bp  # noqa: F401

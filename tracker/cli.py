@@ -1,0 +1,41 @@
+"""flask commands; each one a few lines around a service."""
+import click
+from flask import Flask
+
+from .extensions import db
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("create-user")
+    @click.argument("username")
+    @click.option("--role", required=True,
+                  type=click.Choice(["admin", "supervisor", "department", "viewer"]))
+    @click.option("--department", "department_code", help="department code (department users)")
+    @click.option("--password", help="asked for when not given")
+    @click.option("--name", default="", help="display name")
+    def create_user(username, role, department_code, password, name):
+        """Create a user."""
+        from .services.users import UserError, create_user as create
+
+        if password is None:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        try:
+            user = create(username, role, password, name=name, department_code=department_code)
+        except UserError as error:
+            db.session.rollback()
+            raise click.ClickException(error.message) from None
+        db.session.commit()
+        click.echo(f"created user {user.username} ({user.role.value})")
+
+    @app.cli.command("demo-data")
+    @click.option("--force", is_flag=True, help="load even though the database is not empty")
+    def demo_data(force):
+        """Load the demo county: 84 key projects, people, three months of history."""
+        from .services import demo
+
+        if not force and not demo.database_is_empty():
+            raise click.ClickException(
+                "the database is not empty; use --force to load the demo data anyway")
+        summary = demo.load(force=force)
+        db.session.commit()
+        click.echo(summary)

@@ -1,0 +1,34 @@
+"""Engine set-up per database: SQLite gets foreign keys, WAL, a busy timeout and write locks
+taken at the start of a write transaction; PostgreSQL needs nothing extra."""
+import sqlalchemy as sa
+from flask import has_request_context, request
+from sqlalchemy.engine import Engine
+
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def configure_engine(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy issue BEGIN itself (below) instead of pysqlite's deferred BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        # A request that may write (and any CLI command) takes the write lock up front with
+        # BEGIN IMMEDIATE, so two writers queue on the busy timeout instead of one failing with
+        # "database is locked" halfway through. Reads stay concurrent under WAL.
+        if has_request_context() and request.method in READ_METHODS:
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,108 @@
+"""Error handlers: the JSON envelope under /api, friendly pages elsewhere; rollback on failure."""
+from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import db
+from .workflow import IllegalMove, InvalidFields, NotAllowed, StaleVersion, WorkflowError
+
+CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+         405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_type",
+         422: "invalid", 429: "too_many_requests", 500: "server_error"}
+WORKFLOW_STATUS = {InvalidFields: 400, NotAllowed: 403, IllegalMove: 409, StaleVersion: 409}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def envelope(status: int, message: str, fields: dict | None = None, code: str | None = None):
+    body = {"error": {"code": code or CODES.get(status, "error"), "message": message,
+                      "fields": fields or {}}}
+    return jsonify(body), status
+
+
+def _validation_fields(error: HTTPException) -> dict:
+    """webargs puts messages under {location: {field: [messages]}}; name each field."""
+    messages = (getattr(error, "data", None) or {}).get("messages") or {}
+    fields = {}
+    for location, per_field in messages.items():
+        if isinstance(per_field, dict):
+            for name, msgs in per_field.items():
+                fields[str(name)] = "; ".join(_flatten(msgs))
+        else:
+            fields[location] = "; ".join(_flatten(per_field))
+    return fields
+
+
+def _flatten(value) -> list[str]:
+    if isinstance(value, dict):
+        return [f"{k}: {m}" for k, v in value.items() for m in _flatten(v)]
+    if isinstance(value, (list, tuple)):
+        return [m for v in value for m in _flatten(v)]
+    return [str(value)]
+
+
+def handle_http(error: HTTPException):
+    if error.code and error.code >= 500:
+        db.session.rollback()
+    if wants_json():
+        status = 400 if error.code == 422 else error.code
+        fields = _validation_fields(error)
+        data = getattr(error, "data", None) or {}
+        message = data.get("message") or (
+            "请求数据有误：" + "、".join(fields) if fields else error.description)
+        response, status = envelope(status, message, fields)
+        for header, value in (data.get("headers") or {}).items():
+            response.headers[header] = value
+        if status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response, status
+    if error.code in (403, 404, 500):
+        return render_template(f"errors/{error.code}.html"), error.code
+    return render_template("errors/generic.html", error=error), error.code
+
+
+def handle_workflow(error: WorkflowError):
+    db.session.rollback()
+    status = WORKFLOW_STATUS.get(type(error), 409)
+    if wants_json():
+        return envelope(status, error.message, error.fields, code=error.code)
+    return render_template("errors/generic.html", error=error, message=error.message), status
+
+
+def handle_stale(error: Exception):
+    db.session.rollback()
+    if wants_json():
+        return envelope(409, "数据已被他人更新，请刷新后再试", code="stale_version")
+    return render_template("errors/generic.html", message="数据已被他人更新，请刷新后再试"), 409
+
+
+def handle_integrity(error: IntegrityError):
+    db.session.rollback()
+    if wants_json():
+        return envelope(409, "与已有数据冲突（如编号重复）", code="conflict")
+    return render_template("errors/generic.html", message="与已有数据冲突（如编号重复）"), 409
+
+
+def handle_unexpected(error: Exception):
+    db.session.rollback()
+    if isinstance(error, HTTPException):
+        return handle_http(error)
+    from flask import current_app
+
+    current_app.logger.exception("unhandled error")
+    if wants_json():
+        return envelope(500, "服务器内部错误")
+    return render_template("errors/500.html"), 500
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(WorkflowError, handle_workflow)
+    app.register_error_handler(StaleDataError, handle_stale)
+    app.register_error_handler(IntegrityError, handle_integrity)
+    app.register_error_handler(InternalServerError, handle_http)
+    if not app.testing:
+        app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,225 @@
+"""The problem list: problems, their append-only event log, co-departments, accountability."""
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import LabelledEnum, UTCDateTime, enum_check, utcnow
+from .project import Project, Stage
+from .user import Department, User
+
+
+class ProblemStatus(LabelledEnum):
+    open = "open"
+    assigned = "assigned"
+    rectifying = "rectifying"
+    rectified = "rectified"
+    closed = "closed"
+    withdrawn = "withdrawn"
+
+    @classmethod
+    def _labels(cls):
+        return {"open": "待交办", "assigned": "已交办", "rectifying": "整改中",
+                "rectified": "待回访", "closed": "已销号", "withdrawn": "已撤销"}
+
+    @property
+    def is_final(self) -> bool:
+        return self in (ProblemStatus.closed, ProblemStatus.withdrawn)
+
+    @property
+    def colour(self) -> str:
+        """One colour per state, shared by badges and charts."""
+        return STATUS_COLOURS[self.value]
+
+
+STATUS_COLOURS = {
+    "open": "#6c757d", "assigned": "#0d6efd", "rectifying": "#fd7e14",
+    "rectified": "#6f42c1", "closed": "#198754", "withdrawn": "#adb5bd",
+}
+
+
+class Source(LabelledEnum):
+    visit = "visit"
+    checklist = "checklist"
+    complaint = "complaint"
+    department_report = "department_report"
+    other = "other"
+
+    @classmethod
+    def _labels(cls):
+        return {"visit": "走访发现", "checklist": "监督清单", "complaint": "企业反映",
+                "department_report": "部门报告", "other": "其他"}
+
+
+class Satisfaction(LabelledEnum):
+    very_satisfied = "very_satisfied"
+    satisfied = "satisfied"
+    basic = "basic"
+    dissatisfied = "dissatisfied"
+    very_dissatisfied = "very_dissatisfied"
+
+    @classmethod
+    def _labels(cls):
+        return {"very_satisfied": "非常满意", "satisfied": "满意", "basic": "基本满意",
+                "dissatisfied": "不满意", "very_dissatisfied": "非常不满意"}
+
+    @property
+    def passes(self) -> bool:
+        """不满意 or worse means the revisit failed."""
+        return self not in (Satisfaction.dissatisfied, Satisfaction.very_dissatisfied)
+
+
+class Action(LabelledEnum):
+    record = "record"
+    assign = "assign"
+    accept = "accept"
+    report = "report"
+    close = "close"
+    reopen = "reopen"
+    withdraw = "withdraw"
+    escalate = "escalate"
+    request_extension = "request_extension"
+    decide_extension = "decide_extension"
+    set_due = "set_due"
+    instruct = "instruct"
+    comment = "comment"
+    transfer = "transfer"
+
+    @classmethod
+    def _labels(cls):
+        return {"record": "登记", "assign": "交办", "accept": "签收", "report": "反馈整改",
+                "close": "销号", "reopen": "重新整改", "withdraw": "撤销", "escalate": "升级督办",
+                "request_extension": "申请延期", "decide_extension": "审批延期",
+                "set_due": "调整期限", "instruct": "领导批示", "comment": "留言",
+                "transfer": "部门合并转办"}
+
+
+ESCALATION_LABELS = {0: "无", 1: "提醒", 2: "督办", 3: "问责"}
+HANDLING_CLASSES = (1, 5, 10)
+
+problem_co_departments = sa.Table(
+    "problem_co_departments",
+    db.Model.metadata,
+    sa.Column("problem_id", sa.ForeignKey("problems.id"), primary_key=True),
+    sa.Column("department_id", sa.ForeignKey("departments.id"), primary_key=True, index=True),
+)
+
+
+class Problem(db.Model):
+    __tablename__ = "problems"
+    __table_args__ = (
+        enum_check("status", ProblemStatus),
+        enum_check("stage", Stage),
+        enum_check("source", Source),
+        enum_check("satisfaction", Satisfaction, nullable=True),
+        sa.CheckConstraint("handling_class IS NULL OR handling_class IN (1, 5, 10)",
+                           name="handling_class_valid"),
+        sa.CheckConstraint("escalation BETWEEN 0 AND 3", name="escalation_valid"),
+        sa.CheckConstraint("(status = 'closed') = (closed_at IS NOT NULL)",
+                           name="closed_at_iff_closed"),
+        sa.CheckConstraint("status <> 'closed' OR satisfaction IS NOT NULL",
+                           name="closed_has_satisfaction"),
+        sa.CheckConstraint("status = 'open' OR status = 'withdrawn' OR department_id IS NOT NULL",
+                           name="handed_over_has_department"),
+        sa.Index("ix_problems_status_due", "status", "due_on"),
+        sa.Index("ix_problems_project_status", "project_id", "status"),
+        sa.Index("ix_problems_department_status", "department_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id"))
+    stage: Mapped[Stage]
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    source: Mapped[Source] = mapped_column(default=Source.other)
+    handling_class: Mapped[int | None]
+    status: Mapped[ProblemStatus] = mapped_column(default=ProblemStatus.open)
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
+    due_on: Mapped[date | None]
+    original_due_on: Mapped[date | None]
+    escalation: Mapped[int] = mapped_column(default=0)
+    satisfaction: Mapped[Satisfaction | None]
+    plan: Mapped[str | None] = mapped_column(sa.Text)
+    extension_requested_on: Mapped[date | None]
+    checklist_item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("checklist_items.id"))
+    risk_id: Mapped[int | None] = mapped_column(sa.ForeignKey("risks.id"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    project: Mapped[Project] = relationship()
+    department: Mapped[Department | None] = relationship()
+    co_departments: Mapped[list[Department]] = relationship(secondary=problem_co_departments)
+    created_by: Mapped[User | None] = relationship()
+    events: Mapped[list["ProblemEvent"]] = relationship(
+        back_populates="problem", order_by="ProblemEvent.id", viewonly=True)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def escalation_label(self) -> str:
+        return ESCALATION_LABELS[self.escalation]
+
+    def __repr__(self) -> str:
+        return f"<Problem {self.id} {self.status}>"
+
+
+class ProblemEvent(db.Model):
+    """One entry of a problem's append-only log; written only by tracker.workflow."""
+
+    __tablename__ = "problem_events"
+    __table_args__ = (
+        enum_check("action", Action),
+        enum_check("from_status", ProblemStatus, nullable=True),
+        enum_check("to_status", ProblemStatus),
+        sa.Index("ix_problem_events_problem_at", "problem_id", "at"),
+        sa.Index("ix_problem_events_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(sa.ForeignKey("problems.id"))
+    action: Mapped[Action]
+    from_status: Mapped[ProblemStatus | None]
+    to_status: Mapped[ProblemStatus]
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+    # The action's fields (department, handling class, due dates, rating, level …).
+    data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+    problem: Mapped[Problem] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class Outcome(LabelledEnum):
+    talk = "talk"
+    criticism = "criticism"
+    warning = "warning"
+    demerit = "demerit"
+    party_serious_warning = "party_serious_warning"
+    other = "other"
+
+    @classmethod
+    def _labels(cls):
+        return {"talk": "谈话提醒", "criticism": "批评教育", "warning": "政务警告",
+                "demerit": "政务记过", "party_serious_warning": "党内严重警告", "other": "其他"}
+
+
+class AccountabilityRecord(db.Model):
+    """At escalation level 3 (问责) the problem becomes a clue; its outcome is recorded here."""
+
+    __tablename__ = "accountability_records"
+    __table_args__ = (enum_check("outcome", Outcome, nullable=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(sa.ForeignKey("problems.id"), index=True)
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    outcome: Mapped[Outcome | None]
+    decided_on: Mapped[date | None]
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,1 @@
+"""Use cases as plain functions: (actor, arguments) → result. They flush, never commit."""
