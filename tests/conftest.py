@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from config import TestingConfig
 from tracker import create_app
@@ -53,6 +54,19 @@ def _reset_postgres(app):
                 conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context (its own `g` and database session), as it
+    would in a server; the test's own session commits first and is expired afterwards, so it
+    reads what the request wrote."""
+
+    def open(self, *args, **kwargs):
+        _db.session.commit()  # what the test set up is committed, its snapshot released
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        _db.session.expire_all()
+        return response
+
+
 @pytest.fixture(params=DATABASES)
 def database_url(request, tmp_path):
     if request.param == "sqlite":
@@ -64,6 +78,7 @@ def database_url(request, tmp_path):
 def app(database_url, tmp_path):
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url,
                      UPLOAD_DIR=str(tmp_path / "uploads"))
+    app.test_client_class = IsolatedClient
     if database_url.startswith("postgresql"):
         _reset_postgres(app)
     else:

@@ -28,14 +28,19 @@ def register(app: Flask) -> None:
         click.echo(f"created user {user.username} ({user.role.value})")
 
     @app.cli.command("demo-data")
-    @click.option("--force", is_flag=True, help="load even though the database is not empty")
-    def demo_data(force):
+    @click.option("--force", is_flag=True, help="replace whatever the database holds")
+    @click.option("--if-empty", is_flag=True, help="do nothing (and succeed) when not empty")
+    def demo_data(force, if_empty):
         """Load the demo county: 84 key projects, people, three months of history."""
         from .services import demo
 
         if not force and not demo.database_is_empty():
+            if if_empty:
+                click.echo("the database already holds data; demo data not loaded\n"
+                           + demo.demo_logins())
+                return
             raise click.ClickException(
-                "the database is not empty; use --force to load the demo data anyway")
+                "the database is not empty; use --force to replace it with the demo data")
         summary = demo.load(force=force)
         db.session.commit()
         click.echo(summary)

@@ -25,10 +25,11 @@ def configure_engine(engine: Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection):
-        # A request that may write (and any CLI command) takes the write lock up front with
-        # BEGIN IMMEDIATE, so two writers queue on the busy timeout instead of one failing with
-        # "database is locked" halfway through. Reads stay concurrent under WAL.
-        if has_request_context() and request.method in READ_METHODS:
-            connection.exec_driver_sql("BEGIN")
-        else:
+        # A request that may write takes the write lock up front with BEGIN IMMEDIATE, so two
+        # writers queue on the busy timeout instead of one failing with "database is locked"
+        # halfway through. Reads (and commands outside a request) begin deferred; under WAL
+        # readers never block the writer.
+        if has_request_context() and request.method not in READ_METHODS:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")

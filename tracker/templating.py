@@ -3,6 +3,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask import Flask
+from flask_babel import get_locale
 
 from .calendar import TZ
 from .models import (ESCALATION_LABELS, Action, Level, ProblemStatus, Role, Satisfaction, Source,
@@ -39,5 +40,5 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(
         Role=Role, Stage=Stage, Level=Level, ProblemStatus=ProblemStatus, Source=Source,
         Satisfaction=Satisfaction, Action=Action, ESCALATION_LABELS=ESCALATION_LABELS,
-        STATUS_COLOURS=STATUS_COLOURS,
+        STATUS_COLOURS=STATUS_COLOURS, get_locale=get_locale,
     )

@@ -60,9 +60,10 @@ def change_password():
         if not current_user.check_password(form.current.data):
             form.current.errors.append(_("当前密码不正确"))
         else:
-            users.change_password(current_user, form.new.data)
+            user = current_user._get_current_object()
+            users.change_password(user, form.new.data)
             db.session.commit()
-            login_user(current_user)  # the epoch moved on: keep this session, end the others
+            login_user(user)  # the epoch moved on: keep this session, end the others
             flash(_("密码已修改"), "success")
             return redirect(url_for("main.index"))
     return render_template("auth/change_password.html", form=form)
