@@ -68,6 +68,8 @@ class Risk(db.Model):
     department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Any change (level, status or an edit); the API's changed_since filter reads it.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     version: Mapped[int] = mapped_column(default=1)
 
     project: Mapped[Project] = relationship()
