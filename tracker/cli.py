@@ -27,6 +27,18 @@ def register(app: Flask) -> None:
         db.session.commit()
         click.echo(f"created user {user.username} ({user.role.value})")
 
+    @app.cli.command("verify-log")
+    def verify_log():
+        """Check the hash chain of every problem's event log; name the first broken link."""
+        from .services.integrity import verify_chain
+
+        report = verify_chain()
+        if not report.ok:
+            raise click.ClickException(
+                f"broken link at problem event {report.broken_event_id}: {report.reason} "
+                f"(after {report.events - 1} good events)")
+        click.echo(f"ok: {report.events} events of {report.problems} problems verified")
+
     @app.cli.command("demo-data")
     @click.option("--force", is_flag=True, help="replace whatever the database holds")
     @click.option("--if-empty", is_flag=True, help="do nothing (and succeed) when not empty")

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 
+import sqlalchemy as sa
+
 from .calendar import WorkCalendar, load_calendar, local_today
 from .extensions import db
 from .models import (HANDLING_CLASSES, Action, Department, Problem, ProblemEvent, ProblemStatus,
@@ -415,9 +417,18 @@ def apply(problem: Problem, action: str | Action, actor: User, *, version: int |
     if move.target is not None:
         problem.status = move.target
     problem.updated_at = at
-    event = ProblemEvent(problem_id=problem.id, action=action, from_status=before,
-                         to_status=problem.status, actor_id=actor.id, at=at,
-                         comment=(comment or "").strip(), data=data)
+    return _append_event(problem, action=action, from_status=before, to_status=problem.status,
+                         actor_id=actor.id, at=at, comment=(comment or "").strip(), data=data)
+
+
+def _append_event(problem: Problem, **fields) -> ProblemEvent:
+    """Flush the problem's change and its event, chained to the problem's previous event."""
+    db.session.flush()
+    previous = db.session.scalar(
+        sa.select(ProblemEvent.hash).where(ProblemEvent.problem_id == problem.id)
+        .order_by(ProblemEvent.id.desc()).limit(1))
+    event = ProblemEvent(problem_id=problem.id, prev_hash=previous, **fields)
+    event.hash = event.compute_hash()
     db.session.add(event)
     db.session.flush()
     return event
@@ -449,8 +460,6 @@ def record(project: Project, actor: User, *, title: str, description: str = "",
                       created_by_id=actor.id, created_at=at, updated_at=at)
     db.session.add(problem)
     db.session.flush()
-    db.session.add(ProblemEvent(problem_id=problem.id, action=Action.record, from_status=None,
-                                to_status=S.open, actor_id=actor.id, at=at,
-                                comment=title, data={"source": source.value}))
-    db.session.flush()
+    _append_event(problem, action=Action.record, from_status=None, to_status=S.open,
+                  actor_id=actor.id, at=at, comment=title, data={"source": source.value})
     return problem

@@ -1,10 +1,13 @@
 """The problem list: problems, their append-only event log, co-departments, accountability."""
-from datetime import date, datetime
+import hashlib
+import json
+from datetime import date, datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from . import guards
 from .base import LabelledEnum, UTCDateTime, enum_check, utcnow
 from .project import Project, Stage
 from .user import Department, User
@@ -190,9 +193,29 @@ class ProblemEvent(db.Model):
     comment: Mapped[str] = mapped_column(sa.Text, default="")
     # The action's fields (department, handling class, due dates, rating, level …).
     data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # Each event's SHA-256 covers its content and the previous event's hash of the same problem,
+    # so an edit anywhere breaks the chain from there on (`flask verify-log`).
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))
 
     problem: Mapped[Problem] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+    def content(self) -> dict:
+        """What the hash covers, in a form that reads back identically from the database."""
+        return {"problem_id": self.problem_id, "action": self.action.value,
+                "from": self.from_status.value if self.from_status else None,
+                "to": self.to_status.value, "actor_id": self.actor_id,
+                "at": self.at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
+                "comment": self.comment or "", "data": self.data or {}, "prev": self.prev_hash}
+
+    def compute_hash(self) -> str:
+        canonical = json.dumps(self.content(), sort_keys=True, ensure_ascii=False,
+                               separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+guards.listen(ProblemEvent.__table__)
 
 
 class Outcome(LabelledEnum):

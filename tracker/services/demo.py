@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from .. import workflow
 from ..calendar import TZ, WorkCalendar, load_calendar, local_today
 from ..extensions import db
+from ..models import guards
 from ..models import (ChecklistItem, ChecklistTemplate, CheckResult, Department, Level, Problem,
                       ProblemStatus, Project, Role, Source, Stage, StageChange,
                       SupervisorAssignment, User, Visit, VisitKind, utcnow, visit_problems)
@@ -212,10 +213,14 @@ def database_is_empty() -> bool:
 
 
 def clear() -> None:
-    """Delete every row (for --force), children before parents."""
+    """Delete every row (for --force), children before parents. The append-only guard on the
+    problem log is lifted for the wipe and put back in the same transaction."""
+    connection = db.session.connection()
+    guards.remove_event_guards(connection)
     for table in reversed(db.metadata.sorted_tables):
         if table.name != "alembic_version":
             db.session.execute(table.delete())
+    guards.install_event_guards(connection)
     db.session.flush()
     db.session.expunge_all()
 
