@@ -1,0 +1,571 @@
+"""Headquarters' figures (DOMAIN.md "What headquarters reads") as of any day, in SQL.
+
+Every figure is taken from the append-only problem event log, so it is honest about the past: as
+of day D (the end of D in Asia/Shanghai) a problem has the state of its latest event before then
+(ties broken by event id), the due date and department of its latest event that set them, and
+the rating of its latest close. A reopen today therefore does not rewrite last month's figures.
+
+Definitions (DOMAIN.md, CONTRACT.md):
+- registered: problems whose first event (`record`) is before the bound;
+- total = registered − withdrawn; open = total − closed; closure_rate = closed / total
+  (None when total is 0);
+- overdue: open (not closed, not withdrawn) with the due date in force before D;
+- on_time_rate = closed on or before the ORIGINAL due date (Problem.original_due_on, which only
+  `assign` and a class-10 `accept` set — both before any close, so the current value is the one
+  in force at every past close) / closed;
+- by supervisor: the project's supervisor at the bound (from the assignment history);
+- by department: the department the problem was handed to at the bound (assign/transfer events);
+- by week: the ISO week (Asia/Shanghai) in which the problem was registered, state as of D.
+
+Counting happens in GROUP BY queries. Working-day spans need the calendar, so those queries
+return one row per distinct date (or date pair) with a count, and Python weighs them: the rows
+are bounded by the number of calendar days, not by the number of problems.
+
+`user=None` means headquarters' own scope (the CLI export); otherwise a user's scope is
+tracker.visibility's problem/project/visit condition.
+"""
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from ..calendar import WorkCalendar, end_of_local_day, load_calendar, local_today
+from ..extensions import db
+from ..models import (Action, Department, Problem, ProblemEvent, ProblemStatus, Project,
+                      Satisfaction, Stage, SupervisorAssignment, User, Visit)
+from ..visibility import problem_condition, project_condition, sees_everything, visit_condition
+from .sqlfuncs import date_text, local_date, local_week_start
+
+S = ProblemStatus
+ACTIVE = (S.open, S.assigned, S.rectifying, S.rectified)
+GROUPS = ("project", "stage", "department", "supervisor", "week")
+AGEING_BUCKETS = ((1, 5, "1–5"), (6, 10, "6–10"), (11, 20, "11–20"), (21, None, "20+"))
+
+
+# ---------------------------------------------------------------- result types
+
+@dataclass(frozen=True)
+class Figures:
+    """Closure figures of one group (or of everything) as of a day."""
+
+    key: object
+    label: str
+    registered: int = 0
+    withdrawn: int = 0
+    closed: int = 0
+    closed_on_time: int = 0
+    overdue: int = 0
+    escalated: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.registered - self.withdrawn
+
+    @property
+    def open(self) -> int:
+        return self.total - self.closed
+
+    @property
+    def closure_rate(self) -> float | None:
+        return self.closed / self.total if self.total else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.closed_on_time / self.closed if self.closed else None
+
+
+@dataclass(frozen=True)
+class Headline:
+    as_of: date
+    projects: int
+    figures: Figures
+
+
+@dataclass(frozen=True)
+class AgeingBucket:
+    label: str
+    low: int
+    high: int | None
+    count: int
+
+
+@dataclass(frozen=True)
+class Durations:
+    """Working days from registration to closure of the problems closed as of the day."""
+
+    count: int
+    average: float | None
+    p90: int | None
+
+
+@dataclass(frozen=True)
+class WeekPoint:
+    week: str           # "2026-W47"
+    monday: date
+    new: int            # problems registered that week
+    closed: int         # close events that week
+    cumulative_closure_rate: float | None  # as of the end of that week
+
+
+@dataclass(frozen=True)
+class Count:
+    key: object
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class StaleProject:
+    id: int
+    code: str
+    name: str
+    supervisor: str
+    last_visit: date | None
+    days_since: int | None
+
+
+@dataclass(frozen=True)
+class OverdueProblem:
+    id: int
+    title: str
+    project: str
+    department: str
+    due_on: date
+    working_days_overdue: int
+
+
+@dataclass(frozen=True)
+class DepartmentLedger:
+    """DOMAIN.md's per-department ledger: the basis for yellow-card warnings."""
+
+    department_id: int
+    name: str
+    handed_over: int
+    accepted_late: int
+    closed: int
+    closed_on_time: int
+    open: int
+    overdue: int
+    average_days_to_close: float | None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.closed_on_time / self.closed if self.closed else None
+
+
+@dataclass
+class Dashboard:
+    """Everything the dashboard page shows, gathered with a fixed number of queries."""
+
+    headline: Headline
+    by: dict[str, list[Figures]] = field(default_factory=dict)
+    ageing: list[AgeingBucket] = field(default_factory=list)
+    oldest_overdue: list[OverdueProblem] = field(default_factory=list)
+    durations: Durations | None = None
+    stale: list[StaleProject] | None = None
+
+
+# ---------------------------------------------------------------- scope and time
+
+def bound_of(day: date) -> datetime:
+    """The exclusive upper bound of "as of `day`": the end of that day in Asia/Shanghai."""
+    return end_of_local_day(day)
+
+
+def _problem_scope(user: User | None):
+    return sa.true() if user is None else problem_condition(user)
+
+
+def _project_scope(user: User | None):
+    return sa.true() if user is None else project_condition(user)
+
+
+def _visit_scope(user: User | None):
+    return sa.true() if user is None else visit_condition(user)
+
+
+def _latest(bound: datetime, *where, columns=()):
+    """Per problem, the latest event before `bound` among those matching `where` (rn = 1)."""
+    E = ProblemEvent
+    rn = sa.func.row_number().over(partition_by=E.problem_id,
+                                   order_by=(E.at.desc(), E.id.desc())).label("rn")
+    return sa.select(E.problem_id, *columns, rn).where(E.at < bound, *where).subquery()
+
+
+def problem_states(bound: datetime, user: User | None = None, detail: bool = True):
+    """A subquery: one row per visible problem registered before `bound`, with its state then.
+
+    Columns: problem_id, project_id, stage, status, registered_on, registered_week (its
+    Monday); with `detail` also closed_on
+    and satisfaction (of the latest close), due_on (in force), department_id (in force),
+    original_due_on, escalated (escalate events so far). Dates are 'YYYY-MM-DD' text.
+    """
+    E = ProblemEvent
+    state = _latest(bound, columns=(E.to_status.label("status"),))
+    columns = [Problem.id.label("problem_id"), Problem.project_id, Problem.stage,
+               state.c.status, local_date(Problem.created_at).label("registered_on"),
+               local_week_start(Problem.created_at).label("registered_week")]
+    query = (sa.select().select_from(Problem)
+             .join(state, sa.and_(state.c.problem_id == Problem.id, state.c.rn == 1)))
+    if detail:
+        close = _latest(bound, E.action == Action.close, columns=(
+            local_date(E.at).label("closed_on"),
+            E.data["satisfaction"].as_string().label("satisfaction")))
+        due = _latest(bound, E.data["due_on"].as_string().is_not(None),
+                      columns=(E.data["due_on"].as_string().label("due_on"),))
+        dept = _latest(bound, E.action.in_((Action.assign, Action.transfer)),
+                       columns=(E.data["department_id"].as_integer().label("department_id"),))
+        escalations = (sa.select(E.problem_id, sa.func.count().label("n"))
+                       .where(E.at < bound, E.action == Action.escalate)
+                       .group_by(E.problem_id).subquery())
+        query = (query
+                 .outerjoin(close, sa.and_(close.c.problem_id == Problem.id, close.c.rn == 1))
+                 .outerjoin(due, sa.and_(due.c.problem_id == Problem.id, due.c.rn == 1))
+                 .outerjoin(dept, sa.and_(dept.c.problem_id == Problem.id, dept.c.rn == 1))
+                 .outerjoin(escalations, escalations.c.problem_id == Problem.id))
+        columns += [close.c.closed_on, close.c.satisfaction, due.c.due_on, dept.c.department_id,
+                    date_text(Problem.original_due_on).label("original_due_on"),
+                    sa.func.coalesce(escalations.c.n, 0).label("escalated")]
+    return query.add_columns(*columns).where(_problem_scope(user)).subquery("problem_states")
+
+
+def _sum(condition) -> sa.ColumnElement[int]:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+def _figure_columns(st, day: date) -> list:
+    active = st.c.status.in_(ACTIVE)
+    closed = st.c.status == S.closed
+    return [
+        sa.func.count().label("registered"),
+        _sum(st.c.status == S.withdrawn).label("withdrawn"),
+        _sum(closed).label("closed"),
+        _sum(sa.and_(closed, st.c.closed_on <= st.c.original_due_on)).label("closed_on_time"),
+        _sum(sa.and_(active, st.c.due_on < day.isoformat())).label("overdue"),
+        _sum(sa.and_(active, st.c.escalated > 0)).label("escalated"),
+    ]
+
+
+def _figures(key, label, row=None) -> Figures:
+    if row is None:
+        return Figures(key=key, label=label)
+    return Figures(key=key, label=label, registered=row.registered, withdrawn=row.withdrawn,
+                   closed=row.closed, closed_on_time=row.closed_on_time, overdue=row.overdue,
+                   escalated=row.escalated)
+
+
+def iso_week(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def parse_iso_week(text: str) -> date:
+    """The Monday of an ISO week written "2026-W47"; ValueError for anything else."""
+    text = (text or "").strip()
+    try:
+        year_part, week_part = text.upper().split("-W")
+        if len(year_part) != 4 or not 1 <= len(week_part) <= 2:
+            raise ValueError
+        return date.fromisocalendar(int(year_part), int(week_part), 1)
+    except (ValueError, TypeError):
+        raise ValueError(f"invalid ISO week: {text!r}") from None
+
+
+def last_full_week(today: date | None = None) -> date:
+    """The Monday of the last complete ISO week before today (Asia/Shanghai)."""
+    today = today or local_today()
+    return today - timedelta(days=today.weekday() + 7)
+
+
+# ---------------------------------------------------------------- figures
+
+def closure(user: User | None, group_by: str, day: date | None = None) -> list[Figures]:
+    """Closure figures grouped by project, stage, department, supervisor or week (two queries).
+
+    Groups that exist but hold no problem are listed too (stages always; projects the user may
+    see; departments for those who see everything), with closure_rate None.
+    """
+    if group_by not in GROUPS:
+        raise ValueError(f"group_by must be one of {GROUPS}")
+    day = day or local_today()
+    bound = bound_of(day)
+    st = problem_states(bound, user)
+    if group_by == "supervisor":
+        SA = SupervisorAssignment
+        key = SA.user_id
+        source = st.outerjoin(Project, Project.id == st.c.project_id).outerjoin(SA, sa.and_(
+            SA.project_id == Project.id, SA.started_at < bound,
+            sa.or_(SA.ended_at.is_(None), SA.ended_at >= bound)))
+    else:
+        key = {"project": st.c.project_id, "stage": st.c.stage,
+               "department": st.c.department_id,
+               "week": st.c.registered_week}[group_by]
+        source = st
+    rows = db.session.execute(
+        sa.select(key.label("key"), *_figure_columns(st, day)).select_from(source)
+        .group_by(key)).all()
+    found = {row.key: row for row in rows}
+    return _label_groups(user, group_by, found, bound)
+
+
+def _label_groups(user, group_by, found: dict, bound: datetime) -> list[Figures]:
+    none_label = {"department": "未交办", "supervisor": "未配备纪检监察员",
+                  "project": "", "stage": "", "week": ""}[group_by]
+    if group_by == "stage":
+        result = [_figures(s.value, s.label, found.pop(s, found.pop(s.value, None)))
+                  for s in Stage]
+        return result
+    if group_by == "week":
+        out = []
+        for key in sorted(k for k in found if k is not None):
+            monday = date.fromisoformat(key)
+            out.append(_figures(iso_week(monday), iso_week(monday), found[key]))
+        return out
+    if group_by == "project":
+        labels = db.session.execute(
+            sa.select(Project.id, Project.name).where(_project_scope(user))
+            .where(Project.created_at < bound).order_by(Project.code)).all()
+    elif group_by == "department":
+        query = sa.select(Department.id, Department.name).order_by(Department.code)
+        if user is None or sees_everything(user):
+            query = query.where(sa.or_(Department.active, Department.id.in_(
+                [k for k in found if k is not None])))
+        else:
+            query = query.where(Department.id.in_([k for k in found if k is not None]))
+        labels = db.session.execute(query).all()
+    else:  # supervisor
+        labels = db.session.execute(
+            sa.select(User.id, User.name).where(User.id.in_([k for k in found if k is not None]))
+            .order_by(User.name)).all()
+    out = [_figures(key, name, found.get(key)) for key, name in labels]
+    known = {key for key, _ in labels}
+    out += [_figures(key, none_label if key is None else str(key), row)
+            for key, row in found.items() if key not in known]
+    return out
+
+
+def headline(user: User | None, day: date | None = None) -> Headline:
+    """The dashboard's cards: projects, and the closure figures of everything visible."""
+    day = day or local_today()
+    bound = bound_of(day)
+    st = problem_states(bound, user)
+    row = db.session.execute(sa.select(*_figure_columns(st, day))).one()
+    projects = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Project)
+        .where(_project_scope(user), Project.created_at < bound))
+    return Headline(as_of=day, projects=projects, figures=_figures(None, "", row))
+
+
+def ageing(user: User | None, day: date | None = None,
+           calendar: WorkCalendar | None = None) -> list[AgeingBucket]:
+    """Overdue problems by how many working days they are overdue (one query)."""
+    day = day or local_today()
+    calendar = calendar or load_calendar(db.session)
+    st = problem_states(bound_of(day), user)
+    rows = db.session.execute(
+        sa.select(st.c.due_on, sa.func.count()).where(
+            st.c.status.in_(ACTIVE), st.c.due_on < day.isoformat()).group_by(st.c.due_on)).all()
+    counts = dict.fromkeys(range(len(AGEING_BUCKETS)), 0)
+    for due, n in rows:
+        age = calendar.working_days_between(date.fromisoformat(due), day)
+        for i, (low, high, _) in enumerate(AGEING_BUCKETS):
+            # A problem due on Friday and seen on Saturday is overdue by 0 working days yet:
+            # it belongs to the first bucket all the same.
+            if (high is None or age <= high) and (age >= low or i == 0):
+                counts[i] += n
+                break
+    return [AgeingBucket(label, low, high, counts[i])
+            for i, (low, high, label) in enumerate(AGEING_BUCKETS)]
+
+
+def oldest_overdue(user: User | None, day: date | None = None, limit: int = 10,
+                   calendar: WorkCalendar | None = None) -> list[OverdueProblem]:
+    """The longest-overdue problems, for the dashboard's list (one query)."""
+    day = day or local_today()
+    calendar = calendar or load_calendar(db.session)
+    st = problem_states(bound_of(day), user)
+    rows = db.session.execute(
+        sa.select(st.c.problem_id, Problem.title, Project.name, Department.name, st.c.due_on)
+        .select_from(st).join(Problem, Problem.id == st.c.problem_id)
+        .join(Project, Project.id == st.c.project_id)
+        .outerjoin(Department, Department.id == st.c.department_id)
+        .where(st.c.status.in_(ACTIVE), st.c.due_on < day.isoformat())
+        .order_by(st.c.due_on, st.c.problem_id).limit(limit)).all()
+    return [OverdueProblem(pid, title, project, dept or "", date.fromisoformat(due),
+                           calendar.working_days_between(date.fromisoformat(due), day))
+            for pid, title, project, dept, due in rows]
+
+
+def _weighted_durations(pairs, calendar: WorkCalendar) -> Durations:
+    spans: list[tuple[int, int]] = []
+    for registered_on, closed_on, n in pairs:
+        spans.append((calendar.working_days_between(date.fromisoformat(registered_on),
+                                                    date.fromisoformat(closed_on)), n))
+    count = sum(n for _, n in spans)
+    if not count:
+        return Durations(0, None, None)
+    spans.sort()
+    average = sum(days * n for days, n in spans) / count
+    rank, seen, p90 = -(-9 * count // 10), 0, spans[-1][0]  # nearest rank: ceil(0.9 n)
+    for days, n in spans:
+        seen += n
+        if seen >= rank:
+            p90 = days
+            break
+    return Durations(count, round(average, 1), p90)
+
+
+def durations(user: User | None, day: date | None = None,
+              calendar: WorkCalendar | None = None) -> Durations:
+    """Average and 90th percentile (nearest rank) working days from registration to closure."""
+    day = day or local_today()
+    calendar = calendar or load_calendar(db.session)
+    st = problem_states(bound_of(day), user)
+    rows = db.session.execute(
+        sa.select(st.c.registered_on, st.c.closed_on, sa.func.count())
+        .where(st.c.status == S.closed)
+        .group_by(st.c.registered_on, st.c.closed_on)).all()
+    return _weighted_durations(rows, calendar)
+
+
+def satisfaction(user: User | None, day: date | None = None) -> list[Count]:
+    """The ratings of the problems closed as of the day (latest close), every level listed."""
+    day = day or local_today()
+    st = problem_states(bound_of(day), user)
+    rows = dict(db.session.execute(
+        sa.select(st.c.satisfaction, sa.func.count()).where(st.c.status == S.closed)
+        .group_by(st.c.satisfaction)).all())
+    return [Count(s.value, s.label, rows.get(s.value, 0)) for s in Satisfaction]
+
+
+def open_by_stage(user: User | None, day: date | None = None) -> dict[str, dict[str, int]]:
+    """{stage: {status: count}} of the open problems as of the day (one query)."""
+    day = day or local_today()
+    st = problem_states(bound_of(day), user, detail=False)
+    rows = db.session.execute(
+        sa.select(st.c.stage, st.c.status, sa.func.count()).where(st.c.status.in_(ACTIVE))
+        .group_by(st.c.stage, st.c.status)).all()
+    out: dict[str, dict[str, int]] = {s.value: {a.value: 0 for a in ACTIVE} for s in Stage}
+    for stage, status, n in rows:
+        out[Stage(stage).value][ProblemStatus(status).value] = n
+    return out
+
+
+def weekly_series(user: User | None, last_monday: date, weeks: int = 12) -> list[WeekPoint]:
+    """New and closed problems per ISO week, and the cumulative closure rate at each week's end,
+    for `weeks` weeks ending with the week of `last_monday` (two queries)."""
+    mondays = [last_monday - timedelta(weeks=i) for i in reversed(range(weeks))]
+    start, end = bound_of(mondays[0] - timedelta(days=1)), bound_of(mondays[-1] + timedelta(days=6))
+    E = ProblemEvent
+    week = local_week_start(E.at)
+    flows = {row.week: row for row in db.session.execute(
+        sa.select(week.label("week"), _sum(E.action == Action.record).label("new"),
+                  _sum(E.action == Action.close).label("closed"))
+        .select_from(E).join(Problem, Problem.id == E.problem_id)
+        .where(E.at >= start, E.at < end, E.action.in_((Action.record, Action.close)),
+               _problem_scope(user))
+        .group_by(week)).all()}
+    parts = []
+    for i, monday in enumerate(mondays):
+        st = problem_states(bound_of(monday + timedelta(days=6)), user, detail=False)
+        parts.append(sa.select(sa.literal(i).label("i"),
+                               _sum(st.c.status != S.withdrawn).label("total"),
+                               _sum(st.c.status == S.closed).label("closed")))
+    rates = {row.i: row for row in db.session.execute(sa.union_all(*parts)).all()}
+    points = []
+    for i, monday in enumerate(mondays):
+        flow, rate = flows.get(monday.isoformat()), rates.get(i)
+        points.append(WeekPoint(
+            week=iso_week(monday), monday=monday,
+            new=flow.new if flow else 0, closed=flow.closed if flow else 0,
+            cumulative_closure_rate=(rate.closed / rate.total) if rate and rate.total else None))
+    return points
+
+
+def visits_per_supervisor(user: User | None, first: date, last: date) -> list[Count]:
+    """Visits from `first` to `last` (inclusive) by supervisor, most first (one query)."""
+    rows = db.session.execute(
+        sa.select(User.id, User.name, sa.func.count(Visit.id))
+        .select_from(Visit).join(User, User.id == Visit.supervisor_id)
+        .where(Visit.visited_on >= first, Visit.visited_on <= last, _visit_scope(user))
+        .group_by(User.id, User.name).order_by(sa.func.count(Visit.id).desc(), User.name)).all()
+    return [Count(uid, name, n) for uid, name, n in rows]
+
+
+def stale_projects(user: User | None, day: date | None = None,
+                   days: int = 30) -> list[StaleProject]:
+    """Projects not completed with no visit in the `days` days up to `day` (one query)."""
+    day = day or local_today()
+    last_visit = sa.func.max(Visit.visited_on)
+    SA = SupervisorAssignment
+    rows = db.session.execute(
+        sa.select(Project.id, Project.code, Project.name, User.name, last_visit)
+        .select_from(Project)
+        .outerjoin(Visit, sa.and_(Visit.project_id == Project.id, Visit.visited_on <= day,
+                                  _visit_scope(user)))
+        .outerjoin(SA, sa.and_(SA.project_id == Project.id, SA.ended_at.is_(None)))
+        .outerjoin(User, User.id == SA.user_id)
+        .where(_project_scope(user), Project.stage != Stage.completed,
+               Project.created_at < bound_of(day))
+        .group_by(Project.id, Project.code, Project.name, User.name)
+        .having(sa.or_(last_visit.is_(None), last_visit < day - timedelta(days=days)))
+        .order_by(last_visit.is_(None).desc(), last_visit, Project.code)).all()
+    out = []
+    for pid, code, name, supervisor, last in rows:
+        if isinstance(last, str):  # SQLite's max() of a DATE column comes back as text
+            last = date.fromisoformat(last)
+        out.append(StaleProject(pid, code, name, supervisor or "",
+                                last, (day - last).days if last else None))
+    return out
+
+
+def department_ledger(user: User | None, day: date | None = None,
+                      calendar: WorkCalendar | None = None) -> list[DepartmentLedger]:
+    """Per department (as of the day): handed over, accepted late, closed, on time, open,
+    overdue and average working days to close (three queries)."""
+    day = day or local_today()
+    calendar = calendar or load_calendar(db.session)
+    bound = bound_of(day)
+    st = problem_states(bound, user)
+    handed = st.c.department_id.is_not(None)
+    E = ProblemEvent
+    late = (sa.select(E.problem_id, sa.func.count().label("n"))
+            .where(E.at < bound, E.action == Action.accept, E.data["late"].as_boolean())
+            .group_by(E.problem_id).subquery())
+    figures = db.session.execute(
+        sa.select(st.c.department_id, Department.name, *_figure_columns(st, day),
+                  _sum(late.c.n > 0).label("late"))
+        .select_from(st).join(Department, Department.id == st.c.department_id)
+        .outerjoin(late, late.c.problem_id == st.c.problem_id)
+        .where(handed).group_by(st.c.department_id, Department.name)
+        .order_by(Department.name)).all()
+    pairs = db.session.execute(
+        sa.select(st.c.department_id, st.c.registered_on, st.c.closed_on, sa.func.count())
+        .where(handed, st.c.status == S.closed)
+        .group_by(st.c.department_id, st.c.registered_on, st.c.closed_on)).all()
+    by_department: dict[int, list] = {}
+    for dept_id, registered_on, closed_on, n in pairs:
+        by_department.setdefault(dept_id, []).append((registered_on, closed_on, n))
+    out = []
+    for row in figures:
+        f = _figures(row.department_id, row.name, row)
+        spans = _weighted_durations(by_department.get(row.department_id, []), calendar)
+        out.append(DepartmentLedger(row.department_id, row.name, handed_over=f.total,
+                                    accepted_late=row.late, closed=f.closed,
+                                    closed_on_time=f.closed_on_time, open=f.open,
+                                    overdue=f.overdue, average_days_to_close=spans.average))
+    return out
+
+
+def dashboard(user: User, day: date | None = None, stale_days: int = 30) -> Dashboard:
+    """The dashboard's figures for `user` as of `day`, in a fixed number of queries."""
+    day = day or local_today()
+    calendar = load_calendar(db.session)
+    board = Dashboard(headline=headline(user, day))
+    for group in ("stage", "department", "supervisor", "project"):
+        board.by[group] = closure(user, group, day)
+    board.ageing = ageing(user, day, calendar)
+    board.oldest_overdue = oldest_overdue(user, day, calendar=calendar)
+    board.durations = durations(user, day, calendar)
+    board.stale = stale_projects(user, day, stale_days)
+    return board
