@@ -32,7 +32,7 @@ def check_config(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from . import auth  # noqa: F401  (user loader)
     from .database import configure_engine
-    from .extensions import api, babel, csrf, db, login_manager, migrate
+    from .extensions import api, babel, csrf, db, limiter, login_manager, migrate, talisman
 
     db.init_app(app)
     with app.app_context():
@@ -47,6 +47,31 @@ def register_extensions(app: Flask) -> None:
     api.ERROR_SCHEMA = ErrorSchema
     api.init_app(app, spec_kwargs={"security": [{"bearerAuth": []}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    limiter.init_app(app)
+    talisman.init_app(
+        app, force_https=app.config["FORCE_HTTPS"], strict_transport_security=app.config["HSTS"],
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"], frame_options="DENY",
+        referrer_policy="strict-origin-when-cross-origin", content_security_policy=CSP)
+    if app.config.get("PROXY_FIX"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+
+# Scripts only from this site (no inline scripts); inline style attributes are allowed for
+# Bootstrap's components; nobody may frame the app.
+CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self' 'unsafe-inline'",
+    "img-src": "'self' data: blob:",
+    "font-src": "'self' data:",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
 
 
 def select_locale() -> str:

@@ -10,6 +10,8 @@ from .workflow import IllegalMove, InvalidFields, NotAllowed, StaleVersion, Work
 CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_type",
          422: "invalid", 429: "too_many_requests", 500: "server_error"}
+MESSAGES = {405: "不支持这种请求方式", 413: "上传的内容太大", 429: "尝试次数过多，请稍后再试",
+            400: "请求有误，请检查后重试"}
 WORKFLOW_STATUS = {InvalidFields: 400, NotAllowed: 403, IllegalMove: 409, StaleVersion: 409}
 
 
@@ -52,7 +54,8 @@ def handle_http(error: HTTPException):
         fields = _validation_fields(error)
         data = getattr(error, "data", None) or {}
         message = data.get("message") or (
-            "请求数据有误：" + "、".join(fields) if fields else error.description)
+            "请求数据有误：" + "、".join(fields) if fields else
+            error.description)
         response, status = envelope(status, message, fields)
         for header, value in (data.get("headers") or {}).items():
             response.headers[header] = value
@@ -60,8 +63,18 @@ def handle_http(error: HTTPException):
             response.headers["WWW-Authenticate"] = "Bearer"
         return response, status
     if error.code in (403, 404, 500):
-        return render_template(f"errors/{error.code}.html"), error.code
-    return render_template("errors/generic.html", error=error), error.code
+        return _page(f"errors/{error.code}.html", error.code)
+    message = error.description if error.code == 429 else MESSAGES.get(error.code)
+    return _page("errors/generic.html", error.code, error=error, message=message)
+
+
+def _page(template: str, status: int, **context):
+    """The friendly page, or plain text when the request is too broken to render one
+    (e.g. an untrusted Host header, refused before URL matching)."""
+    try:
+        return render_template(template, **context), status
+    except Exception:  # noqa: BLE001 — the error page itself must never fail
+        return (context.get("message") or "请求无法处理"), status, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 def handle_workflow(error: WorkflowError):

@@ -3,10 +3,13 @@ import enum
 
 import sqlalchemy as sa
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
+from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase, registry
 
@@ -43,3 +46,5 @@ class TrackerApi(Api):
 
 
 api = TrackerApi()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+talisman = Talisman()

@@ -2,6 +2,7 @@
 import marshmallow as ma
 from flask import abort, g, request
 
+from ..auth import throttle_signin
 from ..extensions import db
 from ..services import users
 from . import bp
@@ -45,6 +46,7 @@ class MeSchema(ma.Schema):
 @bp.arguments(TokenRequestSchema)
 @bp.response(201, TokenSchema)
 @bp.doc(security=[], summary="Sign in: exchange username and password for a bearer token")
+@throttle_signin
 def create_token(body):
     user = users.authenticate(body["username"], body["password"], ip=request.remote_addr or "")
     if user is None:

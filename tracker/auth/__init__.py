@@ -1,10 +1,10 @@
 """Sign-in: the Flask-Login user loader and the role-required decorator for pages."""
 from functools import wraps
 
-from flask import abort
+from flask import abort, current_app, request
 from flask_login import current_user, login_required
 
-from ..extensions import db, login_manager
+from ..extensions import db, limiter, login_manager
 from ..models import Role, User
 
 login_manager.login_view = "auth.login"
@@ -41,3 +41,28 @@ def roles_required(*roles: Role):
         return wrapped
 
     return decorator
+
+
+def _account_key() -> str:
+    body = request.get_json(silent=True) if request.is_json else None
+    username = (body or {}).get("username") if isinstance(body, dict) else None
+    username = username if isinstance(username, str) else request.form.get("username", "")
+    return "account:" + username.strip().lower()[:64]
+
+
+def _failed(response) -> bool:
+    # The sign-in page answers 200 (the form again) on failure and 302 on success;
+    # POST /api/v1/tokens answers 401 on failure.
+    return response.status_code in (200, 401)
+
+
+def throttle_signin(view):
+    """Count failed sign-ins per account and per address (page and API together)."""
+    view = limiter.shared_limit(lambda: current_app.config["SIGNIN_LIMIT_PER_ADDRESS"],
+                                scope="signin-address", methods=["POST"], deduct_when=_failed,
+                                error_message="登录失败次数过多，请稍后再试")(view)
+    view = limiter.shared_limit(lambda: current_app.config["SIGNIN_LIMIT_PER_ACCOUNT"],
+                                scope="signin-account", key_func=_account_key, methods=["POST"],
+                                deduct_when=_failed,
+                                error_message="该账号登录失败次数过多，请 15 分钟后再试")(view)
+    return view
