@@ -67,3 +67,15 @@ def test_failed_signins_are_throttled_per_account(app, database_url, make_user):
     # Another account from the same address is not locked out by this one.
     assert client.post("/login", data={"username": bystander.username,
                                        "password": PASSWORD}).status_code == 302
+
+
+def test_refusals_are_audited(client, db, make_user, login):
+    import sqlalchemy as sa
+    from tracker.models import AuditEntry
+
+    user = make_user("department")
+    login(user)
+    assert client.get("/admin/users").status_code == 403
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "refused"))
+    assert entry.actor_id == user.id and entry.detail["status"] == 403
+    assert entry.detail["path"] == "/admin/users"

@@ -27,6 +27,18 @@ def register(app: Flask) -> None:
         db.session.commit()
         click.echo(f"created user {user.username} ({user.role.value})")
 
+    @app.cli.command("backup")
+    @click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+                  help="file to write")
+    def backup_command(out):
+        """A consistent copy of the database while the app runs."""
+        from .services.backup import BackupError, backup
+
+        try:
+            click.echo(backup(db.engine, out))
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+
     @app.cli.command("verify-log")
     def verify_log():
         """Check the hash chain of every problem's event log; name the first broken link."""

@@ -46,9 +46,31 @@ def _flatten(value) -> list[str]:
     return [str(value)]
 
 
+def audit_refusal(status: int, message: str) -> None:
+    """Keep who was refused what (403/409), in its own small transaction."""
+    from flask import g
+    from flask_login import current_user
+
+    from .services.audit import audit
+
+    try:
+        db.session.rollback()
+        actor = g.get("api_user")
+        if actor is None and not wants_json() and current_user.is_authenticated:
+            actor = current_user._get_current_object()
+        audit(actor, "refused", request.endpoint or "", None,
+              {"status": status, "method": request.method, "path": request.path[:200],
+               "message": str(message)[:300]}, ip=request.remote_addr or "")
+        db.session.commit()
+    except Exception:  # noqa: BLE001 — auditing must never turn a refusal into a 500
+        db.session.rollback()
+
+
 def handle_http(error: HTTPException):
     if error.code and error.code >= 500:
         db.session.rollback()
+    if error.code in (403, 409):
+        audit_refusal(error.code, error.description)
     if wants_json():
         status = 400 if error.code == 422 else error.code
         fields = _validation_fields(error)
@@ -80,6 +102,8 @@ def _page(template: str, status: int, **context):
 def handle_workflow(error: WorkflowError):
     db.session.rollback()
     status = WORKFLOW_STATUS.get(type(error), 409)
+    if status in (403, 409):
+        audit_refusal(status, error.message)
     if wants_json():
         return envelope(status, error.message, error.fields, code=error.code)
     return render_template("errors/generic.html", error=error, message=error.message), status
@@ -87,6 +111,7 @@ def handle_workflow(error: WorkflowError):
 
 def handle_stale(error: Exception):
     db.session.rollback()
+    audit_refusal(409, "stale")
     if wants_json():
         return envelope(409, "数据已被他人更新，请刷新后再试", code="stale_version")
     return render_template("errors/generic.html", message="数据已被他人更新，请刷新后再试"), 409
