@@ -2,7 +2,8 @@
 pg_dump (custom format, one consistent snapshot) for PostgreSQL."""
 import shutil
 import sqlite3
-import subprocess  # nosec B404 — runs pg_dump only, with a fixed argument list
+# Only pg_dump is run, with a fixed argument list and no shell.
+import subprocess  # nosec B404
 from pathlib import Path
 
 from sqlalchemy.engine import Engine, make_url
@@ -33,7 +34,7 @@ def backup(engine: Engine, out: Path) -> str:
         if pg_dump is None:
             raise BackupError("pg_dump not found; install the PostgreSQL client (see README)")
         plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        done = subprocess.run([pg_dump,  # nosec B603 — no shell; our own database URL "--format=custom", "--no-owner", f"--file={out}", plain],
+        done = subprocess.run([pg_dump,  # nosec B603 "--format=custom", "--no-owner", f"--file={out}", plain],
                               capture_output=True, text=True)
         if done.returncode != 0:
             raise BackupError(done.stderr.strip() or "pg_dump failed")

@@ -15,7 +15,8 @@ from ..models import (ChecklistItem, ChecklistTemplate, CheckResult, Department,
                       SupervisorAssignment, User, Visit, VisitKind, utcnow, visit_problems)
 from .users import create_user
 
-DEMO_PASSWORD = "tracker2026"
+# The published password of the demo accounts (demo data only).
+DEMO_PASSWORD = "tracker2026"  # nosec B105
 TOTAL_INVESTMENT_WAN = Decimal("3436000.00")  # 343.6 亿元, seed 004
 
 DEPARTMENTS = [
@@ -237,7 +238,8 @@ def demo_logins() -> str:
 def load(force: bool = False, today: date | None = None, seed: int = 2026) -> str:
     if force:
         clear()
-    rng = random.Random(seed)
+    # A seeded generator: reproducible demo data, nothing secret.
+    rng = random.Random(seed)  # nosec B311
     now = utcnow()
     today = today or local_today(now)
     calendar = load_calendar(db.session)
