@@ -415,3 +415,145 @@ def stage_history(project: Project) -> list[StageChange]:
         sa.select(StageChange).where(StageChange.project_id == project.id)
         .options(sa.orm.joinedload(StageChange.actor))
         .order_by(StageChange.changed_on, StageChange.id)))
+
+
+# ---------------------------------------------------------------- lists and figures
+
+SORTS = {
+    "code": lambda: Project.code,
+    "name": lambda: Project.name,
+    "level": lambda: sa.case({lv.value: i for i, lv in enumerate(Level)}, value=Project.level),
+    "stage": lambda: sa.case({st.value: i for i, st in enumerate(Stage)}, value=Project.stage),
+    "investment": lambda: Project.investment_wan,
+    "supervisor": lambda: _supervisor_name_subquery(),
+}
+
+
+@dataclass
+class ListFilters:
+    """What the project list (page or API) is narrowed and ordered by."""
+
+    q: str = ""
+    stage: Stage | None = None
+    level: Level | None = None
+    category: str = ""
+    supervisor_id: int | None = None
+    unassigned: bool = False
+    overdue: bool = False
+    sort: str = "code"
+    descending: bool = False
+
+
+def _overdue_condition(today: date):
+    return sa.and_(Problem.status.not_in(FINAL), Problem.due_on.is_not(None),
+                   Problem.due_on < today)
+
+
+def _supervisor_name_subquery():
+    return (sa.select(User.name).join(SupervisorAssignment, SupervisorAssignment.user_id == User.id)
+            .where(SupervisorAssignment.project_id == Project.id,
+                   SupervisorAssignment.ended_at.is_(None))
+            .correlate(Project).scalar_subquery())
+
+
+def list_query(base: sa.Select, filters: ListFilters, today: date | None = None) -> sa.Select:
+    """`base` (a visible(Project, user) select) narrowed and ordered by `filters`."""
+    query = base
+    if filters.q:
+        like = f"%{_escape_like(filters.q)}%"
+        query = query.where(sa.or_(Project.name.ilike(like, escape="\\"),
+                                   Project.code.ilike(like, escape="\\")))
+    if filters.stage is not None:
+        query = query.where(Project.stage == filters.stage)
+    if filters.level is not None:
+        query = query.where(Project.level == filters.level)
+    if filters.category:
+        query = query.where(Project.category == filters.category)
+    if filters.supervisor_id is not None:
+        query = query.where(Project.id.in_(
+            sa.select(SupervisorAssignment.project_id).where(
+                SupervisorAssignment.user_id == filters.supervisor_id,
+                SupervisorAssignment.ended_at.is_(None))))
+    if filters.unassigned:
+        query = query.where(~Project.id.in_(
+            sa.select(SupervisorAssignment.project_id).where(SupervisorAssignment.ended_at.is_(None))))
+    if filters.overdue:
+        query = query.where(Project.id.in_(
+            sa.select(Problem.project_id).where(_overdue_condition(today or local_today()))))
+    column = SORTS.get(filters.sort, SORTS["code"])()
+    order = column.desc() if filters.descending else column.asc()
+    return query.order_by(order, Project.id.desc() if filters.descending else Project.id)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass(frozen=True)
+class RiskSigns:
+    open: int = 0
+    overdue: int = 0
+    escalated: int = 0
+
+
+def risk_signs(project_ids: list[int], today: date | None = None) -> dict[int, RiskSigns]:
+    """Open, overdue and escalated problem counts of each project, in one GROUP BY."""
+    if not project_ids:
+        return {}
+    today = today or local_today()
+    active = Problem.status.not_in(FINAL)
+    rows = db.session.execute(
+        sa.select(Problem.project_id,
+                  sa.func.count(Problem.id),
+                  sa.func.count(sa.case((_overdue_condition(today), Problem.id))),
+                  sa.func.count(sa.case((Problem.escalation > 0, Problem.id))))
+        .where(Problem.project_id.in_(project_ids), active)
+        .group_by(Problem.project_id)).all()
+    return {pid: RiskSigns(open=o, overdue=d, escalated=e) for pid, o, d, e in rows}
+
+
+def categories() -> list[str]:
+    return list(db.session.scalars(sa.select(Project.category).distinct().order_by(Project.category)))
+
+
+def supervisors(include_inactive: bool = False) -> list[User]:
+    query = sa.select(User).where(User.role == Role.supervisor).order_by(User.name)
+    if not include_inactive:
+        query = query.where(User.active.is_(True))
+    return list(db.session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Workload:
+    user: User
+    projects: int
+    investment_wan: Decimal
+    open_problems: int
+    overdue_problems: int
+
+
+def workload(today: date | None = None) -> list[Workload]:
+    """Each supervisor's current projects and their open and overdue problems (SQL aggregates)."""
+    today = today or local_today()
+    active = SupervisorAssignment.ended_at.is_(None)
+    per_project = (sa.select(SupervisorAssignment.user_id,
+                             sa.func.count(Project.id).label("projects"),
+                             sa.func.coalesce(sa.func.sum(Project.investment_wan), 0).label("inv"))
+                   .join(Project, Project.id == SupervisorAssignment.project_id)
+                   .where(active).group_by(SupervisorAssignment.user_id).subquery())
+    per_problem = (sa.select(SupervisorAssignment.user_id,
+                             sa.func.count(Problem.id).label("open"),
+                             sa.func.count(sa.case((_overdue_condition(today), Problem.id)))
+                             .label("overdue"))
+                   .join(Problem, Problem.project_id == SupervisorAssignment.project_id)
+                   .where(active, Problem.status.not_in(FINAL))
+                   .group_by(SupervisorAssignment.user_id).subquery())
+    rows = db.session.execute(
+        sa.select(User, per_project.c.projects, per_project.c.inv, per_problem.c.open,
+                  per_problem.c.overdue)
+        .outerjoin(per_project, per_project.c.user_id == User.id)
+        .outerjoin(per_problem, per_problem.c.user_id == User.id)
+        .where(User.role == Role.supervisor,
+               sa.or_(User.active.is_(True), per_project.c.projects > 0))
+        .order_by(sa.func.coalesce(per_project.c.projects, 0).desc(), User.name)).all()
+    return [Workload(u, p or 0, Decimal(inv or 0), o or 0, d or 0) for u, p, inv, o, d in rows]
