@@ -34,8 +34,8 @@ def backup(engine: Engine, out: Path) -> str:
         if pg_dump is None:
             raise BackupError("pg_dump not found; install the PostgreSQL client (see README)")
         plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        done = subprocess.run([pg_dump,  # nosec B603 "--format=custom", "--no-owner", f"--file={out}", plain],
-                              capture_output=True, text=True)
+        args = [pg_dump, "--format=custom", "--no-owner", f"--file={out}", plain]
+        done = subprocess.run(args, capture_output=True, text=True)  # nosec B603
         if done.returncode != 0:
             raise BackupError(done.stderr.strip() or "pg_dump failed")
         return f"pg_dump (custom format) written to {out}; restore with pg_restore -d DB {out}"
