@@ -32,13 +32,19 @@ matplotlib.rcParams.update({
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.titlesize": 16,
-    "axes.titleweight": "bold",
     "axes.labelsize": 12,
     "xtick.labelsize": 11,
     "ytick.labelsize": 11,
     "legend.fontsize": 11,
     "pdf.fonttype": 3,
 })
+
+
+
+def cjk_font_family() -> str:
+    """The registered CJK family name (the risk chart shares this one set-up)."""
+    return FONT_FAMILY
+
 
 SIZE = (10, 5.6)   # inches: 1000 × 560 px at 100 dpi
 DPI = 100
@@ -55,7 +61,7 @@ def _figure(title: str, subtitle: str = "", size=SIZE) -> tuple[Figure, object]:
     ax = fig.subplots()
     ax.set_title(title, loc="left", pad=14)
     if subtitle:
-        fig.text(0.99, 0.005, subtitle, ha="right", va="bottom", fontsize=9, color="#6c757d")
+        ax.set_title(subtitle, loc="right", fontsize=9, color="#6c757d")
     ax.grid(axis="y", color="#e9ecef", linewidth=0.8)
     ax.set_axisbelow(True)
     return fig, ax
@@ -129,7 +135,8 @@ def closure_trend(points: list[WeekPoint], subtitle: str = "") -> Figure:
 def open_by_stage(data: dict[str, dict[str, int]], subtitle: str = "") -> Figure:
     """Open problems per stage, stacked by state in the shared status colours."""
     fig, ax = _figure(_("各阶段在办问题"), subtitle)
-    stages = [s for s in Stage if s.value in data]
+    stages = [s for s in Stage if s.value in data
+              and (s is not Stage.completed or sum(data[s.value].values()))]
     if not stages or not any(sum(data[s.value].values()) for s in stages):
         _no_data(ax)
         return fig
@@ -142,7 +149,7 @@ def open_by_stage(data: dict[str, dict[str, int]], subtitle: str = "") -> Figure
         left = [a + b for a, b in zip(left, values)]
     for y, total in enumerate(left):
         ax.annotate(str(total), (total, y), xytext=(4, 0), textcoords="offset points",
-                    va="center", fontsize=11, fontweight="bold")
+                    va="center", fontsize=11)
     ax.grid(axis="x", color="#e9ecef")
     ax.grid(axis="y", visible=False)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

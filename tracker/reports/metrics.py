@@ -198,7 +198,7 @@ def problem_states(bound: datetime, user: User | None = None, detail: bool = Tru
     Columns: problem_id, project_id, stage, status, registered_on, registered_week (its
     Monday); with `detail` also closed_on
     and satisfaction (of the latest close), due_on (in force), department_id (in force),
-    original_due_on, escalated (escalate events so far). Dates are 'YYYY-MM-DD' text.
+    original_due_on, escalated (the escalation level then, 0 none). Dates are 'YYYY-MM-DD' text.
     """
     E = ProblemEvent
     state = _latest(bound, columns=(E.to_status.label("status"),))
@@ -215,7 +215,9 @@ def problem_states(bound: datetime, user: User | None = None, detail: bool = Tru
                       columns=(E.data["due_on"].as_string().label("due_on"),))
         dept = _latest(bound, E.action.in_((Action.assign, Action.transfer)),
                        columns=(E.data["department_id"].as_integer().label("department_id"),))
-        escalations = (sa.select(E.problem_id, sa.func.count().label("n"))
+        # Levels only go up, so the level at the bound is the highest one raised so far.
+        escalations = (sa.select(E.problem_id,
+                                 sa.func.max(E.data["level"].as_integer()).label("level"))
                        .where(E.at < bound, E.action == Action.escalate)
                        .group_by(E.problem_id).subquery())
         query = (query
@@ -225,7 +227,7 @@ def problem_states(bound: datetime, user: User | None = None, detail: bool = Tru
                  .outerjoin(escalations, escalations.c.problem_id == Problem.id))
         columns += [close.c.closed_on, close.c.satisfaction, due.c.due_on, dept.c.department_id,
                     date_text(Problem.original_due_on).label("original_due_on"),
-                    sa.func.coalesce(escalations.c.n, 0).label("escalated")]
+                    sa.func.coalesce(escalations.c.level, 0).label("escalated")]
     return query.add_columns(*columns).where(_problem_scope(user)).subquery("problem_states")
 
 
