@@ -51,6 +51,32 @@ def register(app: Flask) -> None:
                 f"(after {report.events - 1} good events)")
         click.echo(f"ok: {report.events} events of {report.problems} problems verified")
 
+    @app.cli.command("send-reminders")
+    @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                  help="the day to remind for (default: today in Asia/Shanghai)")
+    def send_reminders(day):
+        """Remind whoever holds the ball of problems due within one working day or overdue
+        (in the app, and by e-mail when MAIL_SERVER is set); run daily, repeats nothing."""
+        import smtplib
+
+        from flask import current_app
+
+        from .services import reminders
+
+        today = day.date() if day else None
+        run = reminders.create_reminders(today)
+        db.session.commit()
+        click.echo(f"{run.day.isoformat()}: {len(run.created)} reminders to {run.recipients} "
+                   f"people ({run.skipped} already sent today)")
+        try:
+            emailed = reminders.email_pending(current_app.config, run.day)
+        except (smtplib.SMTPException, OSError) as error:
+            db.session.commit()  # keep the marks of the messages that did go out
+            raise click.ClickException(f"e-mail failed: {error}") from None
+        db.session.commit()
+        if current_app.config.get("MAIL_SERVER"):
+            click.echo(f"{emailed} e-mail messages sent")
+
     @app.cli.command("demo-data")
     @click.option("--force", is_flag=True, help="replace whatever the database holds")
     @click.option("--if-empty", is_flag=True, help="do nothing (and succeed) when not empty")
@@ -68,3 +94,37 @@ def register(app: Flask) -> None:
         summary = demo.load(force=force)
         db.session.commit()
         click.echo(summary)
+
+    @app.cli.command("import-projects")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option("--update", is_flag=True, help="update projects whose code exists")
+    @click.option("--user", "username", help="the admin recorded as importing (default: the first)")
+    @click.option("--template", is_flag=True,
+                  help="write the import template workbook to FILE instead of importing")
+    def import_projects_command(file, update, username, template):
+        """Import key projects from .xlsx or .csv: all rows or none."""
+        from pathlib import Path
+
+        from .services import importer, projects
+
+        if template:
+            Path(file).write_bytes(importer.template_workbook())
+            click.echo(f"wrote the import template to {file}")
+            return
+        try:
+            data = Path(file).read_bytes()
+        except OSError as error:
+            raise click.ClickException(f"cannot read {file}: {error.strerror}") from None
+        actor = projects.import_actor(username)
+        if actor is None:
+            raise click.ClickException("no active admin user" + (f" named {username}" if username else "")
+                                       + "; create one with create-user --role admin")
+        result = importer.import_projects(actor, Path(file).name, data, update=update)
+        if not result.ok:
+            db.session.rollback()
+            for error in result.errors:
+                click.echo(str(error), err=True)
+            raise click.ClickException(f"{len(result.errors)} 处错误，未导入任何项目")
+        db.session.commit()
+        click.echo(f"imported {result.rows} rows: {result.created} created, {result.updated} updated, "
+                   f"{result.unchanged} unchanged")

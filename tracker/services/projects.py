@@ -557,3 +557,11 @@ def workload(today: date | None = None) -> list[Workload]:
                sa.or_(User.active.is_(True), per_project.c.projects > 0))
         .order_by(sa.func.coalesce(per_project.c.projects, 0).desc(), User.name)).all()
     return [Workload(u, p or 0, Decimal(inv or 0), o or 0, d or 0) for u, p, inv, o, d in rows]
+
+
+def import_actor(username: str | None = None) -> User | None:
+    """The admin a command-line import is recorded under: the one named, or the first active."""
+    query = sa.select(User).where(User.role == Role.admin, User.active.is_(True))
+    if username:
+        query = query.where(User.username == username)
+    return db.session.scalar(query.order_by(User.id).limit(1))
