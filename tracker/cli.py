@@ -128,3 +128,25 @@ def register(app: Flask) -> None:
         db.session.commit()
         click.echo(f"imported {result.rows} rows: {result.created} created, {result.updated} updated, "
                    f"{result.unchanged} unchanged")
+
+    @app.cli.command("export-weekly")
+    @click.option("--week", help="ISO week such as 2026-W47 (default: the last full week)")
+    @click.option("--out", "out_dir", default=".", show_default=True,
+                  type=click.Path(file_okay=False), help="directory to write the files to")
+    def export_weekly(week, out_dir):
+        """Write the weekly charts (PNG), PDF report and Excel ledger of an ISO week."""
+        from pathlib import Path
+
+        from .reports import exports, metrics
+
+        try:
+            monday = metrics.parse_iso_week(week) if week else metrics.last_full_week()
+        except ValueError:
+            raise click.BadParameter("expected an ISO week such as 2026-W47",
+                                     param_hint="--week") from None
+        pack = exports.weekly_pack(None, monday)
+        target = Path(out_dir)
+        target.mkdir(parents=True, exist_ok=True)
+        for name, data in pack.files.items():
+            (target / name).write_bytes(data)
+            click.echo(str(target / name))

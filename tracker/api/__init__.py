@@ -18,3 +18,7 @@ bp = ApiBlueprint("api", __name__, url_prefix="/api/v1",
                description="tracker JSON API v1 (项目纪检监察监督)")
 
 from . import auth, departments, problems, projects, users, visits  # noqa: E402,F401
+from . import checklists  # noqa: E402,F401
+from . import mywork  # noqa: E402,F401
+from . import metrics  # noqa: E402,F401
+from . import risks  # noqa: E402,F401

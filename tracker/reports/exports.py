@@ -101,10 +101,10 @@ def weekly_pack(user: User | None, monday: date) -> WeeklyPack:
     pack = WeeklyPack(week=iso_week(monday), monday=monday, sunday=sunday)
     figures = week_charts(user, monday)
     for stem, fig in figures.items():
-        pack.files[f"{stem}.png"] = charts.png(fig)
+        pack.files[f"{pack.week}-{stem}.png"] = charts.png(fig)
     risk_png = _risk_chart(user, monday)
     if risk_png is not None:
-        pack.files["07-risks.png"] = risk_png
+        pack.files[f"{pack.week}-07-risks.png"] = risk_png
     pack.files[f"{pack.week}-report.pdf"] = report_pdf(user, monday, figures)
     pack.files[f"{pack.week}-ledger.xlsx"] = ledger_xlsx(user, sunday)
     return pack
