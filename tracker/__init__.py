@@ -95,6 +95,9 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (auth_bp, main_bp, projects_bp, problems_bp, visits_bp, dashboard_bp,
                       admin_bp):
         app.register_blueprint(blueprint)
+    from .ledger.routes import bp as ledger_bp  # department ledger (责任单位台账)
+
+    app.register_blueprint(ledger_bp)
     csrf.exempt(api_bp)
     api.register_blueprint(api_bp)
 

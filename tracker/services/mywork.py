@@ -1,0 +1,303 @@
+""""My work" (ball in court): what waits on a user now, most urgent first.
+
+Each role runs a fixed handful of queries whatever the data size; an item names a problem or a
+project with its due date and how many working days it is overdue. Pages and the API share it.
+"""
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from ..calendar import TZ, WorkCalendar, end_of_local_day, load_calendar, local_today
+from ..extensions import db
+from ..models import (Action, ChecklistItem, Problem, ProblemEvent, ProblemStatus, Project, Role,
+                      Stage, SupervisorAssignment, User, Visit)
+from ..visibility import problem_condition
+
+S = ProblemStatus
+ACTIVE = (S.open, S.assigned, S.rectifying, S.rectified)
+HANDED_OVER = (S.assigned, S.rectifying)
+
+STALE_VISIT_DAYS = 30        # default of the `stale_visit_days` setting
+YELLOW_CARD_THRESHOLD = 3    # default of the `yellow_card_threshold` setting
+
+
+def setting(key: str, default: int) -> int:
+    """An admin setting through tracker.services.settings, or its default without that module."""
+    try:
+        from . import settings
+    except ImportError:  # the settings service is optional for this module
+        return default
+    try:
+        return settings.get(key)
+    except Exception:  # noqa: BLE001 - an unknown key or a bad stored value: use the default
+        return default
+
+
+# kind -> (rank among items of equal urgency, label shown on the page)
+KINDS = {
+    "overdue": (0, "已逾期"),
+    "instruction": (1, "领导批示"),
+    "due_soon": (2, "即将到期"),
+    "extension_request": (3, "延期申请待审批"),
+    "escalated": (4, "升级督办"),
+    "to_accept": (5, "待签收"),
+    "to_report": (6, "待反馈整改"),
+    "to_revisit": (7, "待回访"),
+    "to_assign": (8, "待交办"),
+    "unchecked_items": (9, "监督清单未检查"),
+    "stale_project": (10, "长期未走访"),
+    "no_supervisor": (11, "未配备纪检监察员"),
+}
+
+
+@dataclass
+class WorkItem:
+    kind: str
+    title: str
+    problem_id: int | None = None
+    project_id: int | None = None
+    due_on: date | None = None
+    overdue_days: int = 0
+    project_name: str = ""
+    status: ProblemStatus | None = None
+    detail: str = ""          # e.g. the leader's instruction, the requested date
+
+    @property
+    def label(self) -> str:
+        from flask_babel import gettext
+
+        return gettext(KINDS[self.kind][1])
+
+    def sort_key(self):
+        return (-self.overdue_days, self.due_on or date.max, KINDS[self.kind][0],
+                self.problem_id or 0, self.project_id or 0)
+
+
+@dataclass
+class WeekFigures:
+    """The viewer's headline figures for the current ISO week (Asia/Shanghai)."""
+
+    week_start: date
+    week_end: date
+    registered: int = 0
+    closed: int = 0
+    open: int = 0
+    overdue: int = 0
+    escalated: int = 0
+    visits: int = 0
+    total: int = 0
+    closed_total: int = 0
+
+    @property
+    def closure_rate(self) -> float | None:
+        return self.closed_total / self.total if self.total else None
+
+
+@dataclass
+class MyWork:
+    items: list[WorkItem] = field(default_factory=list)
+    figures: WeekFigures | None = None
+
+
+def my_work(user: User, today: date | None = None,
+            calendar: WorkCalendar | None = None) -> MyWork:
+    today = today or local_today()
+    calendar = calendar or load_calendar(db.session)
+    soon = calendar.add_working_days(today, 1)
+    builder = {Role.department: _department, Role.supervisor: _supervisor,
+               Role.admin: _admin, Role.viewer: _viewer}[user.role]
+    work = builder(user, today, soon, calendar)
+    if user.role in (Role.department, Role.supervisor):
+        work.items.extend(_instructions(user, today, calendar))
+    work.items.sort(key=WorkItem.sort_key)
+    return work
+
+
+def _overdue_days(due_on: date | None, today: date, calendar: WorkCalendar) -> int:
+    if due_on is None or due_on >= today:
+        return 0
+    return calendar.working_days_between(due_on, today)
+
+
+def _problem_rows(where, *extra_columns):
+    query = (sa.select(Problem.id, Problem.title, Problem.status, Problem.due_on,
+                       Project.id.label("project_id"), Project.name.label("project_name"),
+                       *extra_columns)
+             .join(Project, Project.id == Problem.project_id).where(*where))
+    return db.session.execute(query).all()
+
+
+def _problem_item(kind: str, row, today: date, calendar: WorkCalendar, detail: str = ""):
+    return WorkItem(kind=kind, title=row.title, problem_id=row.id, project_id=None,
+                    due_on=row.due_on, overdue_days=_overdue_days(row.due_on, today, calendar),
+                    project_name=row.project_name, status=row.status, detail=detail)
+
+
+def _urgency(row, today: date, soon: date, normal: str) -> str:
+    """The most urgent kind of a problem that waits on someone: overdue > due soon > `normal`."""
+    if row.due_on is not None and row.due_on < today:
+        return "overdue"
+    if row.due_on is not None and row.due_on <= soon:
+        return "due_soon"
+    return normal
+
+
+def _department(user: User, today, soon, calendar) -> MyWork:
+    rows = _problem_rows([Problem.department_id == user.department_id,
+                          Problem.status.in_(HANDED_OVER)])
+    normal = {S.assigned: "to_accept", S.rectifying: "to_report"}
+    return MyWork([_problem_item(_urgency(r, today, soon, normal[r.status]), r, today, calendar)
+                   for r in rows])
+
+
+def _supervised_projects(user: User):
+    return sa.select(SupervisorAssignment.project_id).where(
+        SupervisorAssignment.user_id == user.id, SupervisorAssignment.ended_at.is_(None))
+
+
+def _supervisor(user: User, today, soon, calendar) -> MyWork:
+    projects = _supervised_projects(user)
+    items = []
+    # Problems whose ball is in the supervisor's court: to revisit (rectified) and to assign.
+    for r in _problem_rows([Problem.project_id.in_(projects),
+                            Problem.status.in_((S.rectified, S.open))]):
+        normal = "to_revisit" if r.status is S.rectified else "to_assign"
+        kind = normal if r.status is S.open else _urgency(r, today, soon, normal)
+        items.append(_problem_item(kind, r, today, calendar))
+    # Unchecked items of each project's current stage: one line per project.
+    unchecked = db.session.execute(
+        sa.select(Project.id, Project.name, sa.func.count(ChecklistItem.id))
+        .join(ChecklistItem, sa.and_(ChecklistItem.project_id == Project.id,
+                                     ChecklistItem.stage == Project.stage))
+        .where(Project.id.in_(projects), ChecklistItem.result.is_(None))
+        .group_by(Project.id, Project.name)).all()
+    from flask_babel import gettext
+
+    for project_id, name, count in unchecked:
+        items.append(WorkItem(kind="unchecked_items", project_id=project_id, project_name=name,
+                              title=name, detail=gettext("%(n)s 项未检查", n=count)))
+    items.extend(_stale_projects(Project.id.in_(projects), today, calendar))
+    return MyWork(items)
+
+
+def _stale_projects(where, today: date, calendar: WorkCalendar) -> list[WorkItem]:
+    """Projects under supervision with no visit in the last `stale_visit_days` days."""
+    days = setting("stale_visit_days", STALE_VISIT_DAYS)
+    last_visit = (sa.select(Visit.project_id, sa.func.max(Visit.visited_on).label("last"))
+                  .group_by(Visit.project_id).subquery())
+    cutoff = today - timedelta(days=days)
+    rows = db.session.execute(
+        sa.select(Project.id, Project.name, Project.created_at, last_visit.c.last)
+        .outerjoin(last_visit, last_visit.c.project_id == Project.id)
+        .where(where, Project.stage != Stage.completed,
+               sa.or_(last_visit.c.last < cutoff,
+                      sa.and_(last_visit.c.last.is_(None),
+                              Project.created_at < end_of_local_day(cutoff))))).all()
+    from flask_babel import gettext
+
+    items = []
+    for project_id, name, created_at, last in rows:
+        since = last or created_at.astimezone(TZ).date()
+        due = since + timedelta(days=days)
+        detail = (gettext("上次走访：%(d)s", d=f"{last.year}年{last.month}月{last.day}日")
+                  if last else gettext("尚无走访记录"))
+        items.append(WorkItem(kind="stale_project", project_id=project_id, project_name=name,
+                              title=name, due_on=due,
+                              overdue_days=_overdue_days(due, today, calendar), detail=detail))
+    return items
+
+
+def _admin(user: User, today, soon, calendar) -> MyWork:
+    items = []
+    rows = _problem_rows([Problem.status.in_(ACTIVE),
+                          sa.or_(sa.and_(Problem.due_on.is_not(None), Problem.due_on < today),
+                                 Problem.escalation > 0,
+                                 Problem.extension_requested_on.is_not(None))],
+                         Problem.escalation, Problem.extension_requested_on)
+    from flask_babel import gettext
+
+    for r in rows:
+        overdue = r.due_on is not None and r.due_on < today
+        if overdue:
+            items.append(_problem_item("overdue", r, today, calendar))
+        elif r.escalation > 0:
+            items.append(_problem_item("escalated", r, today, calendar))
+        if r.extension_requested_on is not None:
+            d = r.extension_requested_on
+            items.append(_problem_item("extension_request", r, today, calendar,
+                                       detail=gettext("申请延期至 %(d)s",
+                                                      d=f"{d.year}年{d.month}月{d.day}日")))
+    projects = db.session.execute(
+        sa.select(Project.id, Project.name)
+        .where(Project.stage != Stage.completed,
+               ~Project.id.in_(sa.select(SupervisorAssignment.project_id)
+                               .where(SupervisorAssignment.ended_at.is_(None))))).all()
+    items.extend(WorkItem(kind="no_supervisor", project_id=pid, project_name=name, title=name)
+                 for pid, name in projects)
+    return MyWork(items)
+
+
+def _instructions(user: User, today: date, calendar: WorkCalendar) -> list[WorkItem]:
+    """Leader instructions on active problems this user acts on, until the user's side answers
+    (any later event on the problem by this supervisor or by a user of this department)."""
+    if user.role is Role.supervisor:
+        mine = Problem.project_id.in_(_supervised_projects(user))
+        our_side = sa.select(User.id).where(User.id == user.id)
+    else:
+        mine = Problem.department_id == user.department_id
+        our_side = sa.select(User.id).where(User.department_id == user.department_id)
+    later = aliased(ProblemEvent)
+    answered = sa.select(later.id).where(
+        later.problem_id == ProblemEvent.problem_id, later.id > ProblemEvent.id,
+        later.actor_id.in_(our_side)).exists()
+    rows = db.session.execute(
+        sa.select(Problem.id, Problem.title, Problem.status, Problem.due_on,
+                  Project.name.label("project_name"), ProblemEvent.comment)
+        .join(Problem, Problem.id == ProblemEvent.problem_id)
+        .join(Project, Project.id == Problem.project_id)
+        .where(ProblemEvent.action == Action.instruct, Problem.status.in_(ACTIVE), mine,
+               ~answered)
+        .order_by(ProblemEvent.id.desc())).all()
+    seen, items = set(), []
+    for r in rows:  # newest instruction per problem
+        if r.id in seen:
+            continue
+        seen.add(r.id)
+        items.append(_problem_item("instruction", r, today, calendar, detail=r.comment))
+    return items
+
+
+def _viewer(user: User, today, soon, calendar) -> MyWork:
+    return MyWork(figures=week_figures(user, today))
+
+
+def week_figures(user: User, today: date | None = None) -> WeekFigures:
+    """Headline counts for the ISO week containing `today`: two aggregate queries."""
+    today = today or local_today()
+    start = today - timedelta(days=today.weekday())
+    end = start + timedelta(days=6)
+    lo = datetime.combine(start, datetime.min.time(), tzinfo=TZ)
+    hi = end_of_local_day(end)
+    visible = problem_condition(user)
+    active = Problem.status.in_(ACTIVE)
+    counted = Problem.status != S.withdrawn
+
+    def count_if(condition):
+        return sa.func.sum(sa.case((condition, 1), else_=0))
+
+    row = db.session.execute(sa.select(
+        count_if(sa.and_(Problem.created_at >= lo, Problem.created_at < hi, counted)),
+        count_if(sa.and_(Problem.closed_at >= lo, Problem.closed_at < hi)),
+        count_if(active),
+        count_if(sa.and_(active, Problem.due_on < today)),
+        count_if(sa.and_(active, Problem.escalation > 0)),
+        count_if(counted),
+        count_if(Problem.status == S.closed),
+    ).where(visible)).one()
+    visits = db.session.scalar(sa.select(sa.func.count(Visit.id)).where(
+        Visit.visited_on >= start, Visit.visited_on <= end))
+    values = [int(v or 0) for v in row]
+    return WeekFigures(start, end, *values[:5], visits=visits or 0, total=values[5],
+                       closed_total=values[6])
