@@ -1,0 +1,201 @@
+"""Use cases of the problem list (问题清单): recording a problem, the filtered list with its
+per-status counts and overdue ages, and taking an action through the workflow core.
+
+Pages, the API, the visit form and the checklist all call these; they flush, never commit.
+"""
+from dataclasses import dataclass, fields as dc_fields
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from .. import workflow
+from ..calendar import WorkCalendar, load_calendar, local_today
+from ..extensions import db
+from ..models import (HANDLING_CLASSES, Action, ChecklistItem, Problem, ProblemEvent, ProblemStatus,
+                      Project, Source, Stage, User)
+from ..visibility import visible
+from ..workflow import InvalidFields
+
+S = ProblemStatus
+ACTIVE = (S.open, S.assigned, S.rectifying, S.rectified)
+
+
+def record_problem(actor: User, project: Project, *, title: str, description: str = "",
+                   source: Source | str = Source.other, stage: Stage | str | None = None,
+                   handling_class: int | str | None = None, checklist_item_id: int | None = None,
+                   risk_id: int | None = None, at: datetime | None = None) -> Problem:
+    """Register a problem on `project` (from the project page, a checklist item or a visit).
+
+    Checks the input a person may get wrong (stage, handling class, the checklist item belonging
+    to the project) and names each bad field; the workflow checks who may record.
+    """
+    errors: dict[str, str] = {}
+    if stage in (None, ""):
+        stage = None
+    else:
+        try:
+            stage = Stage(stage)
+        except ValueError:
+            errors["stage"] = "阶段取值无效"
+    if handling_class in (None, ""):
+        handling_class = None
+    else:
+        try:
+            handling_class = int(handling_class)
+            if isinstance(handling_class, bool) or handling_class not in HANDLING_CLASSES:
+                raise ValueError
+        except (TypeError, ValueError):
+            errors["handling_class"] = "取值应为 1、5、10"
+    if checklist_item_id is not None:
+        item = db.session.get(ChecklistItem, checklist_item_id)
+        if item is None or item.project_id != project.id:
+            errors["checklist_item_id"] = "该项目没有这一条监督清单"
+    if not isinstance(title, str) or not title.strip():
+        errors["title"] = "必填"
+    elif len(title.strip()) > 200:
+        errors["title"] = "不能超过 200 字"
+    if description is not None and not isinstance(description, str):
+        errors["description"] = "应为文本"
+    elif description and len(description) > 5000:
+        errors["description"] = "不能超过 5000 字"
+    try:
+        Source(source)
+    except ValueError:
+        errors["source"] = "问题来源取值无效"
+    if errors:
+        raise InvalidFields("；".join(f"{k}：{v}" for k, v in errors.items()), errors)
+    return workflow.record(project, actor, title=title, description=description or "",
+                           source=source, stage=stage, handling_class=handling_class,
+                           checklist_item_id=checklist_item_id, risk_id=risk_id, at=at)
+
+
+def take_action(actor: User, problem: Problem, action: str | Action, *, version: int | None = None,
+                **fields) -> ProblemEvent:
+    """One action on one problem, through the workflow core (which writes the event)."""
+    fields = {k: v for k, v in fields.items() if v is not None}
+    return workflow.apply(problem, action, actor, version=version, **fields)
+
+
+# ---------------------------------------------------------------- the list
+
+@dataclass
+class ProblemFilter:
+    """The list's filters, as the page's query string and the API's parameters give them."""
+
+    project_id: int | None = None
+    stage: Stage | None = None
+    status: ProblemStatus | None = None
+    department_id: int | None = None
+    handling_class: int | None = None
+    overdue: bool = False
+    escalated: bool = False
+    source: Source | None = None
+    q: str = ""
+
+    @classmethod
+    def from_args(cls, args) -> "ProblemFilter":
+        """Lenient parsing for the page: a value that makes no sense is ignored."""
+        def enum(kind, name):
+            try:
+                return kind(args.get(name)) if args.get(name) else None
+            except ValueError:
+                return None
+
+        def number(name):
+            try:
+                return int(args.get(name)) if args.get(name) else None
+            except (TypeError, ValueError):
+                return None
+
+        hc = number("handling_class")
+        return cls(project_id=number("project_id"), stage=enum(Stage, "stage"),
+                   status=enum(ProblemStatus, "status"), department_id=number("department_id"),
+                   handling_class=hc if hc in HANDLING_CLASSES else None,
+                   overdue=args.get("overdue") in ("1", "true", "on", "yes"),
+                   escalated=args.get("escalated") in ("1", "true", "on", "yes"),
+                   source=enum(Source, "source"), q=(args.get("q") or "").strip()[:100])
+
+    def as_args(self, **changes) -> dict:
+        """Query-string arguments for links that keep the other filters."""
+        out = {}
+        for f in dc_fields(self):
+            value = changes.get(f.name, getattr(self, f.name))
+            if value in (None, "", False):
+                continue
+            out[f.name] = "1" if value is True else getattr(value, "value", value)
+        return out
+
+    @property
+    def active(self) -> bool:
+        return bool(self.as_args(status=None))
+
+
+def overdue_condition(today: date):
+    """Not closed or withdrawn, and the due date has passed."""
+    return sa.and_(Problem.status.in_(ACTIVE), Problem.due_on.is_not(None), Problem.due_on < today)
+
+
+def _conditions(user: User, f: ProblemFilter, today: date, with_status: bool = True) -> list:
+    conds = []
+    if f.project_id is not None:
+        conds.append(Problem.project_id == f.project_id)
+    if f.stage is not None:
+        conds.append(Problem.stage == f.stage)
+    if with_status and f.status is not None:
+        conds.append(Problem.status == f.status)
+    if f.department_id is not None:
+        conds.append(Problem.department_id == f.department_id)
+    if f.handling_class is not None:
+        conds.append(Problem.handling_class == f.handling_class)
+    if f.overdue:
+        conds.append(overdue_condition(today))
+    if f.escalated:
+        conds.append(Problem.escalation > 0)
+    if f.source is not None:
+        conds.append(Problem.source == f.source)
+    if f.q:
+        like = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conds.append(sa.or_(Problem.title.like(like, escape="\\"),
+                            Problem.description.like(like, escape="\\")))
+    return conds
+
+
+def problem_query(user: User, f: ProblemFilter, today: date | None = None) -> sa.Select:
+    """The problems `user` may see that pass the filters, eager-loaded for a list, ordered."""
+    today = today or local_today()
+    # An explicit FROM: api.common.paginate counts with with_only_columns(1), which would lose
+    # the table when no condition names it (an admin's unfiltered list).
+    query = (visible(Problem, user).select_from(Problem).where(*_conditions(user, f, today))
+             .options(selectinload(Problem.project), selectinload(Problem.department)))
+    if f.overdue:
+        return query.order_by(Problem.due_on, Problem.id)
+    return query.order_by(Problem.created_at.desc(), Problem.id.desc())
+
+
+def status_counts(user: User, f: ProblemFilter, today: date | None = None) -> dict[ProblemStatus, int]:
+    """How many problems each status tab would show (the other filters applied): one GROUP BY."""
+    today = today or local_today()
+    rows = db.session.execute(
+        sa.select(Problem.status, sa.func.count(Problem.id))
+        .where(visible(Problem, user).whereclause, *_conditions(user, f, today, with_status=False))
+        .group_by(Problem.status)).all()
+    return {ProblemStatus(status): n for status, n in rows}
+
+
+def overdue_days(problems, today: date | None = None,
+                 calendar: WorkCalendar | None = None) -> dict[int, int]:
+    """Working days each overdue problem is past its due date (problem id → days)."""
+    today = today or local_today()
+    late = [p for p in problems
+            if p.status in ACTIVE and p.due_on is not None and p.due_on < today]
+    if not late:
+        return {}
+    calendar = calendar or load_calendar(db.session)
+    # A problem due on Friday is overdue on Saturday with 0 working days of age yet.
+    return {p.id: calendar.working_days_between(p.due_on, today) for p in late}
+
+
+def is_overdue(problem: Problem, today: date | None = None) -> bool:
+    today = today or local_today()
+    return problem.status in ACTIVE and problem.due_on is not None and problem.due_on < today
