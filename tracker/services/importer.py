@@ -220,7 +220,7 @@ def import_projects(actor: User, filename: str, data: bytes, *, update: bool = F
         result.errors.append(RowError(0, "", error.message))
         return result
     header_cells = table[header_index][1]
-    labels = {name: svc.normalise_text(header_cells[i]) for i, name in columns.items()}
+    labels = {name: str(header_cells[i]).strip() for i, name in columns.items()}  # as the file spells it
     dup_headers = {n for n in columns.values() if list(columns.values()).count(n) > 1}
     for name in sorted(dup_headers):
         result.errors.append(RowError(table[header_index][0], LABELS[name], "列名重复"))
