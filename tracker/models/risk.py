@@ -74,7 +74,9 @@ class Risk(db.Model):
 
     project: Mapped[Project] = relationship()
     department: Mapped[Department | None] = relationship()
-    changes: Mapped[list["RiskChange"]] = relationship(order_by="RiskChange.id", viewonly=True)
+    # Oldest first by when it happened (history can be entered afterwards, e.g. the demo's).
+    changes: Mapped[list["RiskChange"]] = relationship(
+        order_by=lambda: (RiskChange.at, RiskChange.id), viewonly=True)
 
     __mapper_args__ = {"version_id_col": version}
 
