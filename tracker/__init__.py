@@ -98,6 +98,9 @@ def register_blueprints(app: Flask) -> None:
     from .ledger.routes import bp as ledger_bp  # department ledger (责任单位台账)
 
     app.register_blueprint(ledger_bp)
+    from .risks.routes import bp as risks_bp  # major risk points (重大风险点)
+
+    app.register_blueprint(risks_bp)
     from .checklists.routes import bp as checklists_bp  # supervision-list templates and lists
 
     app.register_blueprint(checklists_bp)
