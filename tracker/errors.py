@@ -79,6 +79,9 @@ def handle_http(error: HTTPException):
             "请求数据有误：" + "、".join(fields) if fields else
             error.description)
         response, status = envelope(status, message, fields)
+        for header, value in error.get_headers():
+            if header.lower() != "content-type":  # e.g. Allow on 405
+                response.headers[header] = value
         for header, value in (data.get("headers") or {}).items():
             response.headers[header] = value
         if status == 401:
