@@ -313,6 +313,13 @@ def _projects(rng, today, clock, admin, supervisors, templates) -> list[Project]
             previous = to_stage
             day += timedelta(days=rng.randint(40, 110))
             day = min(day, today - timedelta(days=95 - step))
+        for passed in reached[:-1]:  # earlier stages' lists were worked through
+            for template in templates.get(passed, []):
+                db.session.add(ChecklistItem(
+                    project_id=project.id, template_id=template.id, stage=passed,
+                    text=template.text, position=template.position, result=CheckResult.ok,
+                    note="已核查", checked_by_id=supervisor.id,
+                    checked_at=clock.at(today - timedelta(days=rng.randint(100, 300)))))
         if stage in templates:
             for template in templates[stage]:
                 checked = rng.random() < 0.6
