@@ -19,6 +19,8 @@ class Config:
     TRACKER_LOCALE = os.environ.get("TRACKER_LOCALE", "zh_CN")
     BABEL_DEFAULT_LOCALE = TRACKER_LOCALE
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    # Source strings are Chinese; translations/en holds the English translation.
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
     TIMEZONE = "Asia/Shanghai"
 
     SESSION_COOKIE_HTTPONLY = True
