@@ -72,7 +72,17 @@ class Visit(db.Model):
 
     project: Mapped[Project] = relationship()
     supervisor: Mapped[User] = relationship()
-    attachments: Mapped[list["Attachment"]] = relationship(back_populates="visit")
+    attachments: Mapped[list["Attachment"]] = relationship(back_populates="visit",
+                                                           order_by="Attachment.id")
+    # The problems this visit found and the ones it revisited (rows of visit_problems).
+    raised_problems: Mapped[list["Problem"]] = relationship(
+        secondary=visit_problems, viewonly=True, order_by="Problem.id",
+        primaryjoin=lambda: sa.and_(Visit.id == visit_problems.c.visit_id,
+                                    visit_problems.c.role == "raised"))
+    revisited_problems: Mapped[list["Problem"]] = relationship(
+        secondary=visit_problems, viewonly=True, order_by="Problem.id",
+        primaryjoin=lambda: sa.and_(Visit.id == visit_problems.c.visit_id,
+                                    visit_problems.c.role == "revisited"))
 
 
 class Attachment(db.Model):
