@@ -326,7 +326,9 @@ def _label_groups(user, group_by, found: dict, bound: datetime) -> list[Figures]
     if group_by == "project":
         labels = db.session.execute(
             sa.select(Project.id, Project.name).where(_project_scope(user))
-            .where(Project.created_at < bound).order_by(Project.code)).all()
+            .where(sa.or_(Project.created_at < bound,
+                          Project.id.in_([k for k in found if k is not None])))
+            .order_by(Project.code)).all()
     elif group_by == "department":
         query = sa.select(Department.id, Department.name).order_by(Department.code)
         if user is None or sees_everything(user):
@@ -559,7 +561,8 @@ def department_ledger(user: User | None, day: date | None = None,
     return out
 
 
-def dashboard(user: User, day: date | None = None, stale_days: int = 30) -> Dashboard:
+def dashboard(user: User, day: date | None = None, stale_days: int = 30,
+              with_stale: bool = True) -> Dashboard:
     """The dashboard's figures for `user` as of `day`, in a fixed number of queries."""
     day = day or local_today()
     calendar = load_calendar(db.session)
@@ -569,5 +572,5 @@ def dashboard(user: User, day: date | None = None, stale_days: int = 30) -> Dash
     board.ageing = ageing(user, day, calendar)
     board.oldest_overdue = oldest_overdue(user, day, calendar=calendar)
     board.durations = durations(user, day, calendar)
-    board.stale = stale_projects(user, day, stale_days)
+    board.stale = stale_projects(user, day, stale_days) if with_stale else None
     return board
