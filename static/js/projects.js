@@ -24,14 +24,14 @@
     show(0, text.dataset.uploading);
     const xhr = new XMLHttpRequest();
     xhr.open("POST", form.action || window.location.href);
+    xhr.setRequestHeader("X-Requested-With", "XMLHttpRequest");
     xhr.upload.addEventListener("progress", (e) => {
       if (e.lengthComputable) show(Math.round((e.loaded / e.total) * 100), text.dataset.uploading);
     });
     xhr.upload.addEventListener("load", () => show(100, text.dataset.checking));
     xhr.addEventListener("load", () => {
-      const landed = xhr.responseURL || "";
-      if (xhr.status === 200 && landed && landed.split("#")[0] !== window.location.href.split("#")[0]) {
-        window.location.assign(landed); // imported: the list shows the message
+      if (xhr.status === 200 && (xhr.getResponseHeader("Content-Type") || "").includes("json")) {
+        window.location.assign(JSON.parse(xhr.responseText).location); // imported: the list says so
         return;
       }
       // The page again, with the errors: swap in its result and form.

@@ -263,6 +263,9 @@ def import_projects():
             db.session.commit()
             flash(_("导入完成：新增 %(created)s 个项目，更新 %(updated)s 个项目",
                     created=result.created, updated=result.updated), "success")
+            if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+                # projects.js uploads with a progress bar and goes on to the list itself
+                return {"location": url_for(".index")}
             return redirect(url_for(".index"))
         db.session.rollback()
     status = 400 if (result and not result.ok) or form.errors else 200
