@@ -38,3 +38,29 @@ def test_bad_values_are_refused_naming_the_key(db, admin, key, value):
 def test_unknown_key_is_refused(db, admin):
     with pytest.raises(settings.SettingError):
         settings.set(admin, "no_such_key", 1)
+
+
+def test_the_settings_page_saves_logs_and_takes_effect_without_a_restart(client, db, admin, login):
+    login(admin)
+    form = dict(settings.get_all(), stale_visit_days=14, default_handling_class_complaint=1)
+    response = client.post("/admin/settings", data=form)
+    assert response.status_code == 302
+    # The same running app reads the new values at once: the next request and the services.
+    assert 'value="14"' in client.get("/admin/settings").get_data(as_text=True)
+    assert settings.get("stale_visit_days") == 14
+    assert settings.default_handling_class("complaint") == 1
+    changes = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "setting.change")
+                                 .order_by(AuditEntry.id)).all()
+    assert {c.detail["key"]: (c.detail["before"], c.detail["after"]) for c in changes} == {
+        "stale_visit_days": (30, 14), "default_handling_class_complaint": (5, 1)}
+    assert all(c.actor_id == admin.id for c in changes)
+
+
+def test_the_settings_page_refuses_bad_values_beside_the_field(client, db, admin, login):
+    login(admin)
+    page = client.post("/admin/settings", data=dict(settings.get_all(), reminder_hour=25,
+                                                    yellow_card_threshold=""))
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "必填" in text and "25" in text
+    assert settings.get("reminder_hour") == 8

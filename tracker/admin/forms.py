@@ -6,7 +6,10 @@ from wtforms import (DateField, EmailField, IntegerField, PasswordField, SelectF
                      SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..models import Role
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import Role, User
 from ..services.users import password_problem
 
 
@@ -33,6 +36,10 @@ class UserForm(FlaskForm):
         self.role.choices = Role.choices()
         self.department_id.choices = [(None, _l("（无）"))] + [(d.id, f"{d.name}（{d.code}）")
                                                              for d in departments]
+
+    def validate_username(self, field):
+        if db.session.scalar(sa.select(User.id).where(User.username == (field.data or "").strip())):
+            raise ValidationError(_l("用户名已存在"))
 
     def validate_password(self, field):
         if (problem := password_problem(field.data or "")) is not None:
