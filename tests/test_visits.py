@@ -161,12 +161,10 @@ def test_close_with_dissatisfied_rating_is_refused_beside_the_rating(db, site, l
     assert counts(db) == before
 
 
-def test_workflow_refusal_in_second_phase_rolls_back_the_whole_visit(db, site, login, client,
-                                                                     make_problem, admin):
-    """Everything passes the first checks, then the workflow refuses one close (rating fails)."""
+def test_a_problem_closed_meanwhile_refuses_the_whole_visit(db, site, login, client, admin):
+    """The form was opened, then headquarters closed one of its problems: nothing is written."""
     login(site["supervisor"])
     before = counts(db)
-    # very_dissatisfied is caught by the pre-check too; an admin closing meanwhile is not:
     from tracker import workflow
     workflow.apply(db.session.get(Problem, site["fixed"].id), "close", admin, satisfaction="basic")
     db.session.commit()

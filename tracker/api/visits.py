@@ -4,6 +4,7 @@ import re
 import marshmallow as ma
 from flask import current_app, request, url_for
 from flask.views import MethodView
+from flask_smorest import abort as smorest_abort
 
 from ..extensions import db
 from ..models import Attachment, Project, QuietDayExemption, Role, Satisfaction, Visit, VisitKind
@@ -12,7 +13,7 @@ from ..services import visits as service
 from ..services.visits import NewProblem, RevisitOutcome, VisitInvalid
 from ..visibility import get_visible, get_visible_or_404, visible
 from . import bp
-from .common import PageArgsSchema, actor, fail, page_schema, paginate, require_role
+from .common import PageArgsSchema, actor, page_schema, paginate, require_role
 
 
 def _one_of(enum_cls):
@@ -109,6 +110,11 @@ class FilesSchema(ma.Schema):
 
 
 VisitPageSchema = page_schema(VisitSchema, "VisitPage")
+
+
+def fail(status: int, message: str, fields: dict) -> None:
+    """Abort with the envelope naming each field (errors.py reads them from `messages`)."""
+    smorest_abort(status, message=message, messages={"body": {k: [v] for k, v in fields.items()}})
 
 
 def _api_fields(fields: dict) -> dict:

@@ -20,8 +20,8 @@ from sqlalchemy.sql.functions import FunctionElement
 from .. import workflow
 from ..calendar import local_today
 from ..extensions import db
-from ..models import (Attachment, Problem, ProblemStatus, Project, QuietDayExemption, Role, Source,
-                      Stage, User, Visit, VisitKind, visit_problems)
+from ..models import (Attachment, Problem, ProblemStatus, Project, QuietDayExemption, Role,
+                      Satisfaction, Source, Stage, User, Visit, VisitKind, visit_problems)
 from ..workflow import InvalidFields, NotAllowed, WorkflowError
 from . import uploads
 from .audit import audit
@@ -29,6 +29,8 @@ from .audit import audit
 FAR_FROM_SITE_M = 2000   # a visit logged farther than this from the project's location is flagged
 QUIET_DAYS = range(6, 26)  # 企业宁静日: the 6th to the 25th of each month
 STALE_AFTER_DAYS = 30
+# Said beside the rating before the workflow is asked; the workflow refuses such a close as well.
+FAILED_RATING = "满意度为“不满意”及以下，回访未通过，不能销号：请改选“重新整改”并说明原因"
 
 
 class VisitInvalid(InvalidFields):
@@ -114,6 +116,14 @@ def log_visit(actor: User, project: Project, *, visited_on, kind, people_met: st
     for i, r in decided:
         if r.outcome == "close" and not r.satisfaction:
             errors[f"revisits-{i}-satisfaction"] = "销号须填写企业满意度"
+        elif r.satisfaction:
+            try:
+                rating = Satisfaction(r.satisfaction)
+            except ValueError:
+                errors[f"revisits-{i}-satisfaction"] = "满意度取值无效"
+            else:
+                if r.outcome == "close" and not rating.passes:
+                    errors[f"revisits-{i}-satisfaction"] = FAILED_RATING
         if r.outcome == "reopen" and not (r.comment or "").strip():
             errors[f"revisits-{i}-comment"] = "重新整改须说明原因"
     if errors:
