@@ -108,6 +108,9 @@ def test_department_page_lists_the_same_items(client, scene, login):
     assert positions == sorted(positions)
     assert "已逾期" in html and "即将到期" in html and "待签收" in html and "待反馈整改" in html
     assert s["other"].title not in html
+    only_late = client.get("/?kind=overdue").get_data(as_text=True)
+    assert s["overdue"].title in only_late and s["to_accept"].title not in only_late
+    assert 'id="kind-filter"' in only_late
 
 
 def test_supervisor_work_revisits_assignments_checklist_and_stale_projects(

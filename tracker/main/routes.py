@@ -48,7 +48,9 @@ def accountability_outcomes():
 @login_required
 def index():
     work = mywork.my_work(current_user)
-    return render_template("main/index.html", work=work, kinds=mywork.KINDS)
+    kind = request.args.get("kind")
+    return render_template("main/index.html", work=work, kinds=mywork.KINDS,
+                           kind=kind if kind in mywork.KINDS else None)
 
 
 @bp.route("/notifications")

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.orm import aliased
 
 from ..calendar import TZ, WorkCalendar, end_of_local_day, load_calendar, local_today
 from ..extensions import db
-from ..models import (Action, ChecklistItem, Problem, ProblemEvent, ProblemStatus, Project, Role,
-                      Stage, SupervisorAssignment, User, Visit)
+from ..models import (ESCALATION_LABELS, Action, ChecklistItem, Problem, ProblemEvent,
+                      ProblemStatus, Project, Role, Stage, SupervisorAssignment, User, Visit)
 from ..visibility import problem_condition
 
 S = ProblemStatus
@@ -66,8 +67,6 @@ class WorkItem:
 
     @property
     def label(self) -> str:
-        from flask_babel import gettext
-
         return gettext(KINDS[self.kind][1])
 
     def sort_key(self):
@@ -173,8 +172,6 @@ def _supervisor(user: User, today, soon, calendar) -> MyWork:
                                      ChecklistItem.stage == Project.stage))
         .where(Project.id.in_(projects), ChecklistItem.result.is_(None))
         .group_by(Project.id, Project.name)).all()
-    from flask_babel import gettext
-
     for project_id, name, count in unchecked:
         items.append(WorkItem(kind="unchecked_items", project_id=project_id, project_name=name,
                               title=name, detail=gettext("%(n)s 项未检查", n=count)))
@@ -195,8 +192,6 @@ def _stale_projects(where, today: date, calendar: WorkCalendar) -> list[WorkItem
                sa.or_(last_visit.c.last < cutoff,
                       sa.and_(last_visit.c.last.is_(None),
                               Project.created_at < end_of_local_day(cutoff))))).all()
-    from flask_babel import gettext
-
     items = []
     for project_id, name, created_at, last in rows:
         since = last or created_at.astimezone(TZ).date()
@@ -216,14 +211,17 @@ def _admin(user: User, today, soon, calendar) -> MyWork:
                                  Problem.escalation > 0,
                                  Problem.extension_requested_on.is_not(None))],
                          Problem.escalation, Problem.extension_requested_on)
-    from flask_babel import gettext
-
     for r in rows:
         overdue = r.due_on is not None and r.due_on < today
         if overdue:
-            items.append(_problem_item("overdue", r, today, calendar))
+            detail = (gettext("督办等级 %(n)s · %(label)s", n=r.escalation,
+                              label=gettext(ESCALATION_LABELS[r.escalation]))
+                      if r.escalation else "")
+            items.append(_problem_item("overdue", r, today, calendar, detail=detail))
         elif r.escalation > 0:
-            items.append(_problem_item("escalated", r, today, calendar))
+            items.append(_problem_item("escalated", r, today, calendar, detail=gettext(
+                "督办等级 %(n)s · %(label)s", n=r.escalation,
+                label=gettext(ESCALATION_LABELS[r.escalation]))))
         if r.extension_requested_on is not None:
             d = r.extension_requested_on
             items.append(_problem_item("extension_request", r, today, calendar,
