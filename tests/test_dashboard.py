@@ -2,6 +2,7 @@
 import zipfile
 from io import BytesIO
 
+import pytest
 from PIL import Image
 
 from tests.test_metrics import history  # noqa: F401  (the hand-built history fixture)
@@ -61,6 +62,7 @@ def test_signed_out_users_are_sent_to_sign_in(client):
     assert client.get("/dashboard/charts/satisfaction.png").status_code == 302
 
 
+@pytest.mark.sqlite_only  # the charts' SQL runs on both databases in test_metrics.py
 def test_charts_are_served_as_png(history, login):
     client = login(history.admin)
     for name in ("new-vs-closed", "closure-trend", "open-by-stage", "overdue-by-department",
@@ -71,6 +73,7 @@ def test_charts_are_served_as_png(history, login):
     assert client.get("/dashboard/charts/pie.png").status_code == 404
 
 
+@pytest.mark.sqlite_only  # the API's weekly test runs the pack on both databases
 def test_weekly_download(history, login):
     client = login(history.admin)
     response = client.get("/dashboard/weekly.zip?week=2026-W11")
