@@ -195,3 +195,26 @@ def test_the_weekly_view_runs_a_bounded_number_of_queries(db, app, client, login
     many = (queries_for("/risks/"), queries_for("/risks/list"), queries_for(f"/projects/{project.id}"))
     assert many == few
     assert db.session.scalar(sa.select(sa.func.count()).select_from(RiskChange)) == 33
+
+
+def test_the_visit_form_block_names_fields_and_shows_errors(db, app, supervisor, project,
+                                                            make_user):
+    from flask import render_template
+    from flask_login import login_user
+
+    from tracker.risks.panels import visit_rerate_panel
+
+    risk = service.create_risk(supervisor, project, title="深基坑", category="safety", level="medium")
+    closed = service.create_risk(supervisor, project, title="旧风险", category="other", level="low",
+                                 status="closed")
+    db.session.commit()
+    with app.test_request_context("/visits/new", method="POST"):
+        login_user(supervisor)
+        formdata = {f"risks-{risk.id}-level": "high", f"risks-{risk.id}-reason": ""}
+        html = render_template("risks/_visit_rerate.html", rerate=visit_rerate_panel(
+            project, supervisor, formdata, {f"risks-{risk.id}-reason": "调整风险等级或状态须说明理由"}))
+    assert f'name="risks-{risk.id}-level"' in html and f'name="risks-{risk.id}-version"' in html
+    assert re.search(r'<option value="high" selected>', html)
+    assert "调整风险等级或状态须说明理由" in html and "is-invalid" in html
+    assert "旧风险" not in html and f"risks-{closed.id}-" not in html
+    assert visit_rerate_panel(project, make_user("viewer"))["rows"] == []

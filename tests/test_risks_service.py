@@ -242,3 +242,27 @@ def test_figures_rank_projects_by_highest_open_level_and_follow_visibility(
     assert service.risk_figures(make_user("department")).open_total == 0
     assert [r.project_id for r in service.open_high_risks(admin)] == [hot.id]
     assert service.open_high_risks(mine) == []
+
+
+def test_the_visit_form_seam_reads_fields_and_checks_before_the_visit_exists(
+        db, project, supervisor, make_risk, make_visit):
+    from werkzeug.datastructures import MultiDict
+
+    land = make_risk(project, title="征地", level="medium")
+    wages = make_risk(project, title="工资", level="low", category="wages")
+    form = MultiDict({"summary": "走访情况", f"risks-{land.id}-level": "high",
+                      f"risks-{land.id}-status": "watching", f"risks-{land.id}-reason": "",
+                      f"risks-{land.id}-version": str(land.version),
+                      f"risks-{wages.id}-level": "low", f"risks-{wages.id}-status": "watching",
+                      f"risks-{wages.id}-reason": "", "risks-x-level": "high"})
+    changes = service.rerate_changes_from_form(form)
+    assert [c["risk_id"] for c in changes] == [land.id, wages.id]
+    assert service.check_rerates(supervisor, project, changes) == {
+        f"risks-{land.id}-reason": "调整风险等级或状态须说明理由"}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(RiskChange)) == 2
+
+    form[f"risks-{land.id}-reason"] = "征地纠纷升级"
+    changes = service.rerate_changes_from_form(form)
+    assert service.check_rerates(supervisor, project, changes) == {}
+    written = service.rerate_from_visit(supervisor, make_visit(project, supervisor), changes)
+    assert [(c.risk_id, c.to_level) for c in written] == [(land.id, RiskLevel.high)]

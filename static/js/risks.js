@@ -1,23 +1,25 @@
 // Risk forms: the reason becomes required as soon as the level or status differs from the
-// current one, so the browser asks for it before the server has to refuse.
+// current one, so the browser asks for it before the server has to refuse. Works for the risk
+// page, the project page's quick re-rating and the visit form's re-rating block.
 (function () {
-  function sync(form) {
-    const level = form.querySelector("select[name=level]");
-    const status = form.querySelector("select[name=status]");
-    const reason = form.querySelector("[data-reason]");
+  if (window.trackerRisks) return;  // included by more than one partial on a page
+  window.trackerRisks = true;
+  const SELECTOR = ".risk-form[data-current-level]";
+  function sync(box) {
+    const level = box.querySelector("select[name$=level]");
+    const status = box.querySelector("select[name$=status]");
+    const reason = box.querySelector("[data-reason]");
     if (!level || !status || !reason) return;
-    const changed = level.value !== form.dataset.currentLevel ||
-      status.value !== form.dataset.currentStatus;
+    const changed = level.value !== box.dataset.currentLevel ||
+      status.value !== box.dataset.currentStatus;
     reason.required = changed;
     reason.classList.toggle("border-warning", changed && !reason.value.trim());
   }
-  document.addEventListener("change", (event) => {
-    const form = event.target.closest("form.risk-form[data-current-level]");
-    if (form) sync(form);
-  });
-  document.addEventListener("input", (event) => {
-    const form = event.target.closest("form.risk-form[data-current-level]");
-    if (form) sync(form);
-  });
-  document.querySelectorAll("form.risk-form[data-current-level]").forEach(sync);
+  function onEvent(event) {
+    const box = event.target.closest(SELECTOR);
+    if (box) sync(box);
+  }
+  document.addEventListener("change", onEvent);
+  document.addEventListener("input", onEvent);
+  document.querySelectorAll(SELECTOR).forEach(sync);
 })();

@@ -26,3 +26,24 @@ def risks_panel(project, user) -> dict:
         "levels": list(RiskLevel),
         "statuses": list(RiskStatus),
     }
+
+
+def visit_rerate_panel(project, user, formdata=None, errors: dict | None = None) -> dict:
+    """Context for templates/risks/_visit_rerate.html inside the visit form: the project's risks
+    that are not closed, each with level, status and reason fields named `risks-<id>-…`.
+
+    `formdata` (request.form on a re-shown form) keeps what was entered; `errors` are the
+    fields InvalidFields named (from services.risks.check_rerates or rerate_from_visit).
+    """
+    rows = [] if project is None or not can_change(project, user) else db.session.scalars(
+        sa.select(Risk).where(Risk.project_id == project.id,
+                              Risk.status != RiskStatus.closed.value)
+        .order_by(level_rank_sql(Risk.level).desc(), Risk.id)).all()
+    formdata = formdata or {}
+    entered = {r.id: {"level": formdata.get(f"risks-{r.id}-level") or r.level.value,
+                     "status": formdata.get(f"risks-{r.id}-status") or r.status.value,
+                     "reason": formdata.get(f"risks-{r.id}-reason") or "",
+                     "version": formdata.get(f"risks-{r.id}-version") or r.version}
+              for r in rows}
+    return {"rows": rows, "entered": entered, "errors": errors or {},
+            "levels": list(RiskLevel), "statuses": list(RiskStatus)}

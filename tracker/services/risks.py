@@ -5,6 +5,7 @@ Like tracker.workflow for problems: every change of level or status appends a Ri
 same flush, and bad input raises the workflow's error classes (InvalidFields 400, NotAllowed 403,
 StaleVersion 409) so pages and the API answer them the same way. Services flush, never commit.
 """
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -208,7 +209,7 @@ def rerate_from_visit(actor: User, visit: Visit, changes: list[dict],
                       at: datetime | None = None) -> list[RiskChange]:
     """Re-rate several risks of the visit's project in one go: all of them or none.
 
-    Each entry of `changes` is a dict::
+    Each entry of `changes` is a dict (`rerate_changes_from_form` builds them from a form)::
 
         {"risk_id": 12, "level": "high" | "medium" | "low" | None,
          "status": "watching" | "mitigated" | "closed" | None,
@@ -219,6 +220,23 @@ def rerate_from_visit(actor: User, visit: Visit, changes: list[dict],
     `risks-<risk_id>-<field>` (e.g. `risks-12-reason`) and nothing is written. Otherwise each
     change is written with `visit_id` set, and the RiskChange rows are returned.
     """
+    planned, errors = _plan_rerates(actor, visit.project, changes)
+    _raise(errors)
+    at = at or utcnow()
+    return [change_risk(actor, risk, level=level, status=status, reason=reason, visit=visit, at=at)
+            for risk, level, status, reason in planned]
+
+
+def check_rerates(actor: User, project: Project, changes: list[dict]) -> dict[str, str]:
+    """The errors `rerate_from_visit` would raise, without writing anything: lets a visit form
+    show the visit's own errors and the re-ratings' together before the visit exists."""
+    try:
+        return _plan_rerates(actor, project, changes)[1]
+    except InvalidFields as error:
+        return error.fields
+
+
+def _plan_rerates(actor: User, project: Project, changes) -> tuple[list, dict[str, str]]:
     if not isinstance(changes, list):
         raise InvalidFields(_("风险点调整数据有误"), {"risks": _("应为列表")})
     ids = []
@@ -227,9 +245,9 @@ def rerate_from_visit(actor: User, visit: Visit, changes: list[dict],
         if rid is None:
             raise InvalidFields(_("风险点调整数据有误"), {"risks": _("缺少风险点编号")})
         ids.append(rid)
+    _require_change(project, actor)
     risks = {r.id: r for r in db.session.scalars(
-        sa.select(Risk).where(Risk.id.in_(ids), Risk.project_id == visit.project_id))}
-    _require_change(visit.project, actor)
+        sa.select(Risk).where(Risk.id.in_(ids), Risk.project_id == project.id))}
 
     errors: dict = {}
     planned = []
@@ -253,10 +271,23 @@ def rerate_from_visit(actor: User, visit: Visit, changes: list[dict],
         errors.update({prefix + k: v for k, v in own.items()})
         if rerated and not own:
             planned.append((risk, level, status, reason))
-    _raise(errors)
-    at = at or utcnow()
-    return [change_risk(actor, risk, level=level, status=status, reason=reason, visit=visit, at=at)
-            for risk, level, status, reason in planned]
+    return planned, errors
+
+
+_RERATE_KEY = re.compile(r"^risks-(\d{1,18})-(level|status|reason|version)$")
+
+
+def rerate_changes_from_form(formdata) -> list[dict]:
+    """The `changes` list for rerate_from_visit from form fields named `risks-<id>-level`,
+    `risks-<id>-status`, `risks-<id>-reason`, `risks-<id>-version` (as
+    templates/risks/_visit_rerate.html names them), in the order the risks appear."""
+    entries: dict[int, dict] = {}
+    for key in formdata.keys():
+        match = _RERATE_KEY.match(key)
+        if match:
+            rid = int(match.group(1))
+            entries.setdefault(rid, {"risk_id": rid})[match.group(2)] = formdata.get(key)
+    return list(entries.values())
 
 
 def materialise(actor: User, risk: Risk, *, title: str | None = None, description: str = "",
