@@ -55,6 +55,10 @@ class Config:
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
     MAIL_FROM = os.environ.get("MAIL_FROM", "tracker@localhost")
+    # Reminder e-mail (flask send-reminders): STARTTLS and login when the relay needs them.
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "").lower() in ("1", "true", "yes")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
 
 
 class DevelopmentConfig(Config):

@@ -165,7 +165,8 @@ def ledger_workbook(ledger: Ledger) -> bytes:
         sheet.column_dimensions[letter].width = width
     note = sheet.max_row + 2
     sheet.cell(note, 1, f"统计日期：{ledger.today.isoformat()}；逾期未办结达到 {ledger.threshold} "
-                        "件列为黄牌警告；按期销号以原定整改期限为准（批准延期不改变原定期限）。")
+                        "件列为黄牌警告；按期销号以原定整改期限为准（批准延期不改变原定期限）；"
+                        "平均办结工作日自交办至销号计算；已撤销的问题不计入。")
     out = BytesIO()
     book.save(out)
     return out.getvalue()
