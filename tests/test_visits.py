@@ -122,6 +122,8 @@ def test_one_submission_logs_visit_new_problem_closes_and_reopens(app, db, site,
     assert [p.title for p in new] == ["深基坑未设置警示标志"]
     assert new[0].source is Source.visit and new[0].handling_class == 5 and new[0].status is S.open
     assert {p.id for p in visit.revisited_problems} == {fixed.id, not_fixed.id}
+    assert visit_service.revisit_outcomes([visit]) == {(visit.id, fixed.id): "close",
+                                                       (visit.id, not_fixed.id): "reopen"}
     assert len(visit.attachments) == 2 and len(stored_files(app)) == 4  # 2 files + 2 thumbnails
     entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "visit.create")).one()
     assert entry.object_id == visit.id and entry.detail["revisited"] == {

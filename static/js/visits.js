@@ -12,6 +12,8 @@
   const form = document.getElementById("visit-form");
   if (!form) { return; }
 
+  // After a reload start at the top, where the draft is offered, not where the finger was.
+  if ("scrollRestoration" in history) { history.scrollRestoration = "manual"; }
   const key = form.getAttribute("data-draft-key");
   const RESTORE_FLAG = "tracker.visitDraft.restoreAfterReload";
   const banner = document.getElementById("draft-banner");
@@ -117,6 +119,7 @@
     banner.querySelector("[data-draft-time]").textContent =
       "（" + when.toLocaleString("zh-CN", { hour12: false }) + "）";
     banner.classList.remove("d-none");
+    banner.scrollIntoView({ block: "start" });  // a reload keeps the scroll position; show it
     banner.querySelector("[data-draft-restore]").addEventListener("click", () => {
       banner.classList.add("d-none");
       if (draftProject && current && current.value !== draftProject &&
@@ -151,11 +154,14 @@
       return;
     }
     const button = document.getElementById("submit-visit");
-    if (button) { button.disabled = true; button.textContent = "正在保存…"; }
+    if (button) { button.disabled = true; button.textContent = button.getAttribute("data-msg-saving"); }
   });
   window.addEventListener("pageshow", () => {
     const button = document.getElementById("submit-visit");
-    if (button) { button.disabled = false; }
+    if (button && button.disabled) {
+      button.disabled = false;
+      button.textContent = button.getAttribute("data-msg-submit");
+    }
   });
 
   // Changing the project reloads the form with that project's problems; the draft comes along.
@@ -248,7 +254,9 @@
     form.querySelectorAll('input[type="file"]').forEach((input) => {
       Array.from(input.files || []).forEach((f) => names.push(f.name));
     });
-    summary.textContent = names.length ? "已选 " + names.length + " 个文件：" + names.join("、") : "";
+    summary.textContent = names.length
+      ? summary.getAttribute("data-msg-chosen").replace("{n}", String(names.length)) + names.join("、")
+      : "";
   }
   form.querySelectorAll('input[type="file"]').forEach((input) => {
     input.addEventListener("change", showFiles);

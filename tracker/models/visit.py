@@ -40,7 +40,10 @@ visit_problems = sa.Table(
     sa.Column("visit_id", sa.ForeignKey("visits.id"), primary_key=True),
     sa.Column("problem_id", sa.ForeignKey("problems.id"), primary_key=True, index=True),
     sa.Column("role", sa.String(16), primary_key=True),
+    # What a revisit decided for the problem then (its status may have moved on since).
+    sa.Column("outcome", sa.String(16), nullable=True),
     sa.CheckConstraint("role IN ('raised', 'revisited')", name="role_valid"),
+    sa.CheckConstraint("outcome IS NULL OR outcome IN ('close', 'reopen')", name="outcome_valid"),
 )
 
 

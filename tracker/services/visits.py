@@ -164,7 +164,7 @@ def log_visit(actor: User, project: Project, *, visited_on, kind, people_met: st
             _collect(error, f"revisits-{i}-", "outcome", errors)
             continue
         revisited.append(problem)
-        _link(visit, problem, "revisited")
+        _link(visit, problem, "revisited", outcome=r.outcome)
 
     if errors:
         raise VisitInvalid("走访记录有误，请检查标出的各项", errors)
@@ -190,9 +190,9 @@ def add_files(actor: User, visit: Visit, files: list[uploads.PreparedUpload]) ->
     return [uploads.add_attachment(actor, f, visit=visit) for f in files]
 
 
-def _link(visit: Visit, problem: Problem, role: str) -> None:
+def _link(visit: Visit, problem: Problem, role: str, outcome: str | None = None) -> None:
     db.session.execute(visit_problems.insert().values(visit_id=visit.id, problem_id=problem.id,
-                                                      role=role))
+                                                      role=role, outcome=outcome))
 
 
 def _collect(error: WorkflowError, prefix: str, default: str, errors: dict) -> None:
@@ -303,6 +303,17 @@ def with_details(query: sa.Select) -> sa.Select:
     return query.options(selectinload(Visit.project), selectinload(Visit.supervisor),
                          selectinload(Visit.attachments), selectinload(Visit.raised_problems),
                          selectinload(Visit.revisited_problems))
+
+
+def revisit_outcomes(visits: list[Visit]) -> dict[tuple[int, int], str]:
+    """What each visit decided for each problem it revisited: {(visit id, problem id): outcome}."""
+    if not visits:
+        return {}
+    rows = db.session.execute(
+        sa.select(visit_problems.c.visit_id, visit_problems.c.problem_id, visit_problems.c.outcome)
+        .where(visit_problems.c.visit_id.in_([v.id for v in visits]),
+               visit_problems.c.role == "revisited")).all()
+    return {(v, p): o for v, p, o in rows if o}
 
 
 def project_timeline(project: Project, limit: int = 30) -> list[Visit]:

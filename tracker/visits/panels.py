@@ -10,9 +10,11 @@ def visits_panel(project: Project, user: User) -> dict:
     of their own projects and headquarters all, so the timeline needs no further filter.
     """
     can_log = visit_service.may_log_visit(user, project)
+    timeline = visit_service.project_timeline(project, limit=30)
     return {
         "project": project,
-        "timeline": visit_service.project_timeline(project, limit=30),
+        "timeline": timeline,
+        "outcomes": visit_service.revisit_outcomes(timeline),
         "can_log": can_log,
         "awaiting_revisit": len(visit_service.awaiting_revisit(project)) if can_log else 0,
     }

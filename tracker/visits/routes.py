@@ -124,6 +124,7 @@ def show(visit_id: int):
     can_attach = current_user.role is Role.admin or visit_service.may_log_visit(
         current_user, visit.project)
     return render_template("visits/show.html", visit=visit, attach_form=AttachForm(),
+                           outcomes=visit_service.revisit_outcomes([visit]),
                            can_attach=can_attach, saved=request.args.get("saved") == "1")
 
 

@@ -1,8 +1,8 @@
 """initial schema: the whole domain
 
-Revision ID: 6c26c4f2a186
+Revision ID: c10e12cea329
 Revises: 
-Create Date: 2026-11-24 03:10:16.726903
+Create Date: 2026-11-24 03:23:32.024911
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '6c26c4f2a186'
+revision = 'c10e12cea329'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -432,6 +432,8 @@ def upgrade():
     sa.Column('visit_id', sa.Integer(), nullable=False),
     sa.Column('problem_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('outcome', sa.String(length=16), nullable=True),
+    sa.CheckConstraint("outcome IS NULL OR outcome IN ('close', 'reopen')", name=op.f('ck_visit_problems_outcome_valid')),
     sa.CheckConstraint("role IN ('raised', 'revisited')", name=op.f('ck_visit_problems_role_valid')),
     sa.ForeignKeyConstraint(['problem_id'], ['problems.id'], name=op.f('fk_visit_problems_problem_id_problems')),
     sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_visit_problems_visit_id_visits')),
