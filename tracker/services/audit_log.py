@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from ..calendar import TZ, end_of_local_day
 from ..extensions import db
 from ..models import (Action, AuditEntry, Problem, ProblemEvent, ProblemStatus, Project, Risk,
-                      RiskChange, RiskLevel, RiskStatus, Stage, StageChange, SupervisorAssignment,
+                      RiskChange, RiskLevel, RiskStatus, Role, Stage, StageChange, SupervisorAssignment,
                       User)
 
 TOTAL_CAP = 10_000
@@ -236,8 +236,8 @@ def _audit_summary(entry: AuditEntry, names: dict[int, str]) -> str:
         parts.append(f"{d.get('code')} {d.get('name')}")
     elif entry.action == "calendar.delete":
         parts.append(str(d.get("day")))
-    elif entry.action == "user.create":
-        parts.append(str(d.get("role", "")))
+    elif entry.action == "user.create" and d.get("role") in Role.__members__:
+        parts.append(Role(d["role"]).label)
     for key in ("reassigned_project_ids",):
         if d.get(key):
             parts.append(f"改派项目 {len(d[key])} 个给 {names.get(d.get('reassigned_to'), '')}")
@@ -331,6 +331,8 @@ def describe(keys) -> list[Row]:
                 obj_label = names.get(entry.object_id, "") or f"#{entry.object_id}"
             elif entry.object_type == "setting":
                 obj_label = str((entry.detail or {}).get("key", ""))
+            elif entry.object_type == "calendar" and entry.object_id:
+                obj_label = f"{entry.object_id}年"
             elif entry.object_id is not None:
                 obj_label = f"#{entry.object_id}"
         if k.object_type == "project":
