@@ -74,6 +74,9 @@ def take_action(actor: User, problem: Problem, action: str | Action, *, version:
                 **fields) -> ProblemEvent:
     """One action on one problem, through the workflow core (which writes the event)."""
     fields = {k: v for k, v in fields.items() if v is not None}
+    if isinstance(fields.get("co_department_ids"), list):
+        # The same helping department named twice is one department (the link table's key).
+        fields["co_department_ids"] = list(dict.fromkeys(fields["co_department_ids"]))
     return workflow.apply(problem, action, actor, version=version, **fields)
 
 
