@@ -158,6 +158,12 @@ def open_by_stage(data: dict[str, dict[str, int]], subtitle: str = "") -> Figure
     return fig
 
 
+def _keep_bar_thickness(ax, n: int, minimum: int = 6) -> None:
+    """With only a few horizontal bars, keep them as thick as in a full chart."""
+    if n < minimum:
+        ax.set_ylim(-0.5, minimum - 0.5)
+
+
 def overdue_by_department(rows: list[Figures], threshold: int, subtitle: str = "") -> Figure:
     """Overdue problems per department, with the yellow-card (黄牌警告) threshold line."""
     rows = sorted((r for r in rows if r.overdue), key=lambda r: (r.overdue, r.label))
@@ -168,6 +174,7 @@ def overdue_by_department(rows: list[Figures], threshold: int, subtitle: str = "
         return fig
     colours = [WARNING_COLOUR if r.overdue >= threshold else NEUTRAL_COLOUR for r in rows]
     bars = ax.barh([r.label for r in rows], [r.overdue for r in rows], color=colours, height=0.6)
+    _keep_bar_thickness(ax, len(rows))
     _label_bars(ax, bars, horizontal=True)
     ax.axvline(threshold, color="#e0a800", linestyle="--", linewidth=2)
     ax.annotate(_("黄牌警告线：%(n)s 个", n=threshold), (threshold, 1.0),
@@ -190,6 +197,7 @@ def visits_per_supervisor(counts: list[Count], subtitle: str = "") -> Figure:
         _no_data(ax)
         return fig
     bars = ax.barh([c.label for c in rows], [c.count for c in rows], color=NEW_COLOUR, height=0.6)
+    _keep_bar_thickness(ax, len(rows))
     _label_bars(ax, bars, horizontal=True)
     ax.grid(axis="x", color="#e9ecef")
     ax.grid(axis="y", visible=False)

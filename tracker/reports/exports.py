@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from io import BytesIO
 
+import numpy as np
 import sqlalchemy as sa
+from PIL import Image
 from flask_babel import gettext as _
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
@@ -105,7 +107,8 @@ def weekly_pack(user: User | None, monday: date) -> WeeklyPack:
     risk_png = _risk_chart(user, monday)
     if risk_png is not None:
         pack.files[f"{pack.week}-07-risks.png"] = risk_png
-    pack.files[f"{pack.week}-report.pdf"] = report_pdf(user, monday, figures)
+    pack.files[f"{pack.week}-report.pdf"] = report_pdf(
+        user, monday, figures, extra_pages=[risk_png] if risk_png else [])
     pack.files[f"{pack.week}-ledger.xlsx"] = ledger_xlsx(user, sunday)
     return pack
 
@@ -213,8 +216,17 @@ def _card(fig: Figure, x: float, y: float):
                           figure=fig)
 
 
-def report_pdf(user: User | None, monday: date, figures: dict[str, Figure] | None = None) -> bytes:
-    """One PDF: the cover pages, then every chart on its own page."""
+def _image_page(png: bytes) -> Figure:
+    """A page holding a chart that arrives as PNG (the risk chart), pixel for pixel."""
+    image = Image.open(BytesIO(png)).convert("RGB")
+    page = Figure(figsize=(image.width / 100, image.height / 100), dpi=100)
+    page.figimage(np.asarray(image), xo=0, yo=0)
+    return page
+
+
+def report_pdf(user: User | None, monday: date, figures: dict[str, Figure] | None = None,
+               extra_pages: list[bytes] = ()) -> bytes:
+    """One PDF: the cover pages, then every chart on its own page (PNG charts last)."""
     figures = figures if figures is not None else week_charts(user, monday)
     buffer = BytesIO()
     metadata = {"Title": _("重点项目监督周报 %(week)s", week=iso_week(monday)),
@@ -224,6 +236,8 @@ def report_pdf(user: User | None, monday: date, figures: dict[str, Figure] | Non
             pdf.savefig(page)
         for fig in figures.values():
             pdf.savefig(fig)
+        for png_bytes in extra_pages:
+            pdf.savefig(_image_page(png_bytes))
     return buffer.getvalue()
 
 
