@@ -6,6 +6,7 @@ problem page's instruction and accountability partials need.
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..auth import roles_required
 from ..extensions import db
@@ -24,7 +25,11 @@ def header_counts():
     def unread():
         if not current_user.is_authenticated:
             return 0
-        return reminders.unread_count(current_user)
+        try:
+            return reminders.unread_count(current_user)
+        except SQLAlchemyError:  # an error page about the database must still render
+            db.session.rollback()
+            return 0
     return {"unread_notifications": unread}
 
 

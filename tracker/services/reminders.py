@@ -89,8 +89,7 @@ def create_reminders(today: date | None = None,
 
     sent = set(db.session.execute(
         sa.select(Notification.user_id, Notification.problem_id, Notification.kind)
-        .where(Notification.sent_on == today,
-               Notification.problem_id.in_({p.id for p in problems}))).tuples())
+        .where(Notification.sent_on == today)).tuples())
     for (uid, pid, kind), text in wanted.items():
         if (uid, pid, kind) in sent:
             run.skipped += 1
