@@ -48,8 +48,7 @@ def _filters_from(args) -> svc.ListFilters:
 def index():
     filters = _filters_from(request.args)
     query = svc.list_query(visible(Project, current_user), filters)
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
-                       error_out=False, max_per_page=PER_PAGE)
+    page = svc.paginate(query, max(1, request.args.get("page", 1, type=int)), PER_PAGE)
     signs = svc.risk_signs([p.id for p in page.items])
     sees_all = current_user.role in (Role.admin, Role.viewer)
     return render_template(

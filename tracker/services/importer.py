@@ -341,23 +341,29 @@ def _supervisors_by_name(rows: list[_Row]) -> dict[str, User | str]:
 def _write(actor: User, rows: list[_Row], result: ImportResult, filename: str, at: datetime) -> None:
     today = local_today(at)
     new_rows = [r for r in rows if r.existing is None]
-    projects = []
-    for row in new_rows:
-        projects.append(Project(stage=row.stage or Stage.signing, created_at=at, **row.clean))
-    db.session.add_all(projects)
-    db.session.flush()
-    by_stage: dict[Stage, list[Project]] = {}
-    for row, project in zip(new_rows, projects):
-        db.session.add(StageChange(project_id=project.id, from_stage=None, to_stage=project.stage,
-                                   changed_on=today, note="导入纳入重点项目", actor_id=actor.id,
-                                   at=at))
-        by_stage.setdefault(project.stage, []).append(project)
-        if row.supervisor is not None:
-            db.session.add(SupervisorAssignment(project_id=project.id, user_id=row.supervisor.id,
-                                                assigned_by_id=actor.id, started_at=at,
-                                                note="导入指派"))
+    # Thousands of rows: bulk INSERTs (the new ids come back in the rows' order).
+    values = [{"responsible_unit": "", "owner": "", "location": "", **row.clean,
+               "stage": row.stage or Stage.signing, "quiet_days_apply": False,
+               "created_at": at, "version": 1} for row in new_rows]
+    ids = list(db.session.scalars(
+        sa.insert(Project).returning(Project.id, sort_by_parameter_order=True), values)) \
+        if values else []
+    if ids:
+        db.session.execute(StageChange.__table__.insert(), [
+            {"project_id": pid, "from_stage": None, "to_stage": v["stage"], "changed_on": today,
+             "note": "导入纳入重点项目", "reason": None, "actor_id": actor.id, "at": at}
+            for pid, v in zip(ids, values)])
+    assignments = [{"project_id": pid, "user_id": row.supervisor.id, "assigned_by_id": actor.id,
+                    "started_at": at, "ended_at": None, "note": "导入指派"}
+                   for pid, row in zip(ids, new_rows) if row.supervisor is not None]
+    if assignments:
+        db.session.execute(SupervisorAssignment.__table__.insert(), assignments)
+    by_stage: dict[Stage, list[int]] = {}
+    for pid, v in zip(ids, values):
+        by_stage.setdefault(v["stage"], []).append(pid)
     for stage, group in by_stage.items():
         svc.give_checklist(group, stage)
+    projects = ids
     result.created = len(projects)
 
     for row in (r for r in rows if r.existing is not None):

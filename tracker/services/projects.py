@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
+from flask_sqlalchemy.pagination import SelectPagination
 
 from ..calendar import local_today
 from ..extensions import db
@@ -20,6 +21,7 @@ from ..workflow import IllegalMove, InvalidFields, NotAllowed, StaleVersion
 from .audit import audit
 
 FINAL = (ProblemStatus.closed, ProblemStatus.withdrawn)
+ACTIVE = tuple(s for s in ProblemStatus if s not in FINAL)  # IN (…) uses the status indexes
 MAX_INVESTMENT = Decimal("999999999999.99")  # Numeric(14, 2)
 
 # Field: (maximum length, required).
@@ -289,8 +291,11 @@ def open_problems_of_stage(project: Project, stage: Stage | None = None) -> int:
             Problem.status.not_in(FINAL))) or 0
 
 
-def give_checklist(projects: list[Project], stage: Stage) -> int:
-    """Add the active template lines of `stage` that each project does not have yet."""
+def give_checklist(projects: list[Project] | list[int], stage: Stage) -> int:
+    """Add the active template lines of `stage` that each project does not have yet.
+
+    Takes projects or their ids; the rows go in with one bulk INSERT (an import adds thousands).
+    """
     if stage not in Stage.supervised() or not projects:
         return 0
     templates = list(db.session.scalars(
@@ -299,11 +304,13 @@ def give_checklist(projects: list[Project], stage: Stage) -> int:
         .order_by(ChecklistTemplate.position, ChecklistTemplate.id)))
     if not templates:
         return 0
-    have = _existing_items([p.id for p in projects], templates)
-    rows = [ChecklistItem(project_id=p.id, template_id=t.id, stage=stage, text=t.text,
-                          position=t.position)
-            for p in projects for t in templates if (p.id, t.id) not in have]
-    db.session.add_all(rows)
+    ids = [p if isinstance(p, int) else p.id for p in projects]
+    have = _existing_items(ids, templates)
+    rows = [{"project_id": pid, "template_id": t.id, "stage": stage, "text": t.text,
+             "position": t.position, "note": "", "version": 1}
+            for pid in ids for t in templates if (pid, t.id) not in have]
+    if rows:
+        db.session.execute(ChecklistItem.__table__.insert(), rows)
     return len(rows)
 
 
@@ -425,8 +432,11 @@ SORTS = {
     "level": lambda: sa.case({lv.value: i for i, lv in enumerate(Level)}, value=Project.level),
     "stage": lambda: sa.case({st.value: i for i, st in enumerate(Stage)}, value=Project.stage),
     "investment": lambda: Project.investment_wan,
-    "supervisor": lambda: _supervisor_name_subquery(),
+    "supervisor": lambda: _current_supervisor.name,
 }
+# The current supervisor, outer-joined only when the list is sorted by supervisor.
+_current_assignment = sa.orm.aliased(SupervisorAssignment, name="current_assignment")
+_current_supervisor = sa.orm.aliased(User, name="current_supervisor")
 
 
 @dataclass
@@ -445,15 +455,7 @@ class ListFilters:
 
 
 def _overdue_condition(today: date):
-    return sa.and_(Problem.status.not_in(FINAL), Problem.due_on.is_not(None),
-                   Problem.due_on < today)
-
-
-def _supervisor_name_subquery():
-    return (sa.select(User.name).join(SupervisorAssignment, SupervisorAssignment.user_id == User.id)
-            .where(SupervisorAssignment.project_id == Project.id,
-                   SupervisorAssignment.ended_at.is_(None))
-            .correlate(Project).scalar_subquery())
+    return sa.and_(Problem.status.in_(ACTIVE), Problem.due_on < today)
 
 
 def list_query(base: sa.Select, filters: ListFilters, today: date | None = None) -> sa.Select:
@@ -478,11 +480,30 @@ def list_query(base: sa.Select, filters: ListFilters, today: date | None = None)
         query = query.where(~Project.id.in_(
             sa.select(SupervisorAssignment.project_id).where(SupervisorAssignment.ended_at.is_(None))))
     if filters.overdue:
-        query = query.where(Project.id.in_(
-            sa.select(Problem.project_id).where(_overdue_condition(today or local_today()))))
+        # EXISTS probes the (project_id, status) index once a project
+        query = query.where(sa.exists().where(Problem.project_id == Project.id,
+                                              _overdue_condition(today or local_today())))
+    if filters.sort == "supervisor":
+        query = (query.outerjoin(_current_assignment, sa.and_(
+                     _current_assignment.project_id == Project.id,
+                     _current_assignment.ended_at.is_(None)))
+                 .outerjoin(_current_supervisor, _current_supervisor.id == _current_assignment.user_id))
     column = SORTS.get(filters.sort, SORTS["code"])()
     order = column.desc() if filters.descending else column.asc()
     return query.order_by(order, Project.id.desc() if filters.descending else Project.id)
+
+
+def paginate(query: sa.Select, page: int, per_page: int):
+    """A page of `query` for the pager macro; the total counts ids only, not whole rows."""
+    return _CountingPagination(select=query, session=db.session(), page=page, per_page=per_page,
+                               error_out=False, count=True)
+
+
+class _CountingPagination(SelectPagination):
+    def _query_count(self) -> int:
+        query = self._query_args["select"]
+        ids = query.order_by(None).with_only_columns(Project.id).subquery()
+        return self._query_args["session"].scalar(sa.select(sa.func.count()).select_from(ids))
 
 
 def _escape_like(text: str) -> str:
@@ -501,7 +522,7 @@ def risk_signs(project_ids: list[int], today: date | None = None) -> dict[int, R
     if not project_ids:
         return {}
     today = today or local_today()
-    active = Problem.status.not_in(FINAL)
+    active = Problem.status.in_(ACTIVE)
     rows = db.session.execute(
         sa.select(Problem.project_id,
                   sa.func.count(Problem.id),
@@ -546,7 +567,7 @@ def workload(today: date | None = None) -> list[Workload]:
                              sa.func.count(sa.case((_overdue_condition(today), Problem.id)))
                              .label("overdue"))
                    .join(Problem, Problem.project_id == SupervisorAssignment.project_id)
-                   .where(active, Problem.status.not_in(FINAL))
+                   .where(active, Problem.status.in_(ACTIVE))
                    .group_by(SupervisorAssignment.user_id).subquery())
     rows = db.session.execute(
         sa.select(User, per_project.c.projects, per_project.c.inv, per_problem.c.open,
