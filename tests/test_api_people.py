@@ -35,10 +35,14 @@ def test_bad_fields_are_each_named(client, admin, token_for):
     assert response.status_code == 400
     fields = response.get_json()["error"]["fields"]
     assert {"username", "role", "password", "name"} <= set(fields)
-    weak = client.post("/api/v1/users", json={"username": "u1", "name": "甲", "role": "department",
-                                              "password": "short"}, headers=token_for(admin))
-    assert weak.status_code == 400
-    assert {"password", "department_id"} <= set(weak.get_json()["error"]["fields"])
+    weak = client.post("/api/v1/users", json={"username": "u1", "name": "甲", "role": "viewer",
+                                              "password": "12345678"}, headers=token_for(admin))
+    assert weak.status_code == 400 and "password" in weak.get_json()["error"]["fields"]
+    homeless = client.post("/api/v1/users", json={"username": "u1", "name": "甲",
+                                                  "role": "department", "password": "abcd1234"},
+                           headers=token_for(admin))
+    assert homeless.status_code == 400
+    assert set(homeless.get_json()["error"]["fields"]) == {"department_id"}
 
 
 def test_create_patch_and_deactivate_a_user(client, db, admin, make_department, make_user,

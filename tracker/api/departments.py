@@ -25,9 +25,12 @@ class DepartmentListArgsSchema(PageArgsSchema):
 
 
 class DepartmentCreateSchema(ma.Schema):
-    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32),
+    code = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=32),
+                                                     ma.validate.Regexp(r"^[A-Za-z0-9_\-]+$")],
                             metadata={"description": "letters, digits, _ or -; unique"})
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    name = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=100),
+                                                     ma.validate.Regexp(r"^\S(.*\S)?$")],
+                            metadata={"description": "unique among active departments"})
 
 
 DepartmentPageSchema = page_schema(DepartmentSchema, "DepartmentPage")
@@ -55,6 +58,9 @@ def create_department(body):
     code = body["code"].strip()
     if db.session.scalar(sa.select(Department.id).where(Department.code == code)):
         abort(409, description="单位代码已存在")
+    if db.session.scalar(sa.select(Department.id).where(Department.name == body["name"].strip(),
+                                                        Department.active.is_(True))):
+        abort(409, description="已有同名的在用单位")
     dept = service.create(actor(), code=code, name=body["name"])
     db.session.commit()
     return dept

@@ -35,15 +35,20 @@ class UserListArgsSchema(PageArgsSchema):
                          metadata={"description": "part of the username or name"})
 
 
+NOT_BLANK = ma.validate.Regexp(r"^\S(.*\S)?$", error="不能为空或首尾留空格")
+# A subset of what services.users.password_problem accepts, so the document never promises more.
+PASSWORD = ma.validate.Regexp(r"^(?=.*[A-Za-z])(?=.*[0-9]).{8,200}$",
+                              error="至少 8 位，须同时包含字母和数字")
+
+
 class UserCreateSchema(ma.Schema):
-    username = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    username = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=64), NOT_BLANK])
+    name = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=100), NOT_BLANK])
     role = ma.fields.String(required=True, validate=ma.validate.OneOf(ROLES))
     department_id = ma.fields.Integer(allow_none=True,
                                       validate=ma.validate.Range(min=1, max=2**31 - 1),
                                       metadata={"description": "required for `department` users"})
-    password = ma.fields.String(required=True, load_only=True,
-                                validate=ma.validate.Length(min=1, max=200),
+    password = ma.fields.String(required=True, load_only=True, validate=PASSWORD,
                                 metadata={"description": "at least 8 characters, letters and digits"})
     email = ma.fields.Email(allow_none=True, validate=ma.validate.Length(max=200))
     phone = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=32))
@@ -52,7 +57,7 @@ class UserCreateSchema(ma.Schema):
 
 
 class UserPatchSchema(ma.Schema):
-    name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    name = ma.fields.String(validate=[ma.validate.Length(min=1, max=100), NOT_BLANK])
     role = ma.fields.String(validate=ma.validate.OneOf(ROLES))
     department_id = ma.fields.Integer(allow_none=True,
                                       validate=ma.validate.Range(min=1, max=2**31 - 1))
