@@ -88,10 +88,16 @@ def test_who_may_log_and_read_visits(db, client, token_for, site, make_user, mak
     assert client.get("/api/v1/visits", headers=stranger_headers).get_json()["total"] == 0
     response = client.post("/api/v1/visits", json=body(site, revisits=[], new_problems=[]),
                            headers=stranger_headers)
-    assert response.status_code == 400 and "project_id" in response.get_json()["error"]["fields"]
+    assert response.status_code == 404 and "project_id" in response.get_json()["error"]["fields"]
 
     viewer_headers = token_for(viewer)
     assert client.get(f"/api/v1/visits/{visit_id}", headers=viewer_headers).status_code == 200
+    second = client.post("/api/v1/visits", json=body(site, revisits=[], new_problems=[]),
+                         headers=token_for(site["supervisor"]))
+    assert second.status_code == 201
+    listed = client.get("/api/v1/visits?per_page=1&page=2", headers=viewer_headers).get_json()
+    assert listed["total"] == 2 and [v["id"] for v in listed["items"]] == [visit_id]
+    assert client.get("/api/v1/visits?project_id=999", headers=viewer_headers).get_json()["total"] == 0
     assert client.post("/api/v1/visits", json=body(site), headers=viewer_headers).status_code == 403
     assert client.get("/api/v1/visits").status_code == 401
 

@@ -105,7 +105,7 @@ class VisitCreateSchema(ma.Schema):
 
 class FilesSchema(ma.Schema):
     file = ma.fields.List(ma.fields.Raw(metadata={"type": "string", "format": "binary"}),
-                          required=True, metadata={"description": "one or more photos (JPEG, PNG, "
+                          required=True, validate=ma.validate.Length(min=1, max=20), metadata={"description": "one or more photos (JPEG, PNG, "
                                                                   "WebP) or PDF files"})
 
 
@@ -128,7 +128,9 @@ class Visits(MethodView):
     @bp.response(200, VisitPageSchema)
     @bp.doc(summary="The visits this user may see, newest first")
     def get(self, args):
-        query = visible(Visit, actor())
+        # select_from keeps the table in paginate's count even when the visibility condition
+        # names none of its columns (admin, viewer: `true`).
+        query = visible(Visit, actor()).select_from(Visit)
         if args.get("project_id") is not None:
             query = query.where(Visit.project_id == args["project_id"])
         if args.get("supervisor_id") is not None:
@@ -143,7 +145,7 @@ class Visits(MethodView):
         require_role(Role.admin, Role.supervisor)
         project = get_visible(Project, body["project_id"], actor())
         if project is None:
-            fail(400, "没有这个项目", {"project_id": "没有这个项目或您无权查看"})
+            fail(404, "没有这个项目或您无权查看", {"project_id": "没有这个项目或您无权查看"})
         try:
             visit = service.log_visit(
                 actor(), project, visited_on=body["visited_on"], kind=body["kind"],
