@@ -1,6 +1,6 @@
 """API: the risk register (重大风险点) — per project and across projects, each risk with its
 history of level and status changes. Writes go through tracker.services.risks."""
-from datetime import datetime
+from datetime import datetime, timezone
 
 import marshmallow as ma
 import sqlalchemy as sa
@@ -16,6 +16,9 @@ from ..visibility import get_visible, get_visible_or_404, problem_condition, ris
 from ..workflow import InvalidFields
 from . import bp
 from .common import PageArgsSchema, actor, page_schema, paginate
+
+
+ID_RANGE = ma.validate.Range(min=0, max=2**63 - 1)
 
 
 def _enum(enum_cls, metadata: dict | None = None, **kwargs):
@@ -68,15 +71,20 @@ class RiskDetailSchema(RiskSchema):
 
 class DateOrDateTime(ma.fields.String):
     """`YYYY-MM-DD` (the start of that day in Asia/Shanghai) or an ISO 8601 timestamp
-    (without offset: Asia/Shanghai)."""
+    (without offset: Asia/Shanghai); read as an aware UTC datetime."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        text = super()._deserialize(value, attr, data, **kwargs).strip().upper()
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise ma.ValidationError("应为日期 YYYY-MM-DD 或 ISO 8601 时间") from None
-        return moment if moment.tzinfo else moment.replace(tzinfo=TZ)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=TZ)
+        try:
+            return moment.astimezone(timezone.utc)
+        except OverflowError:  # a moment at the very edge of the calendar: as early/late as can be
+            edge = datetime.min if moment.year == 1 else datetime.max
+            return edge.replace(tzinfo=timezone.utc)
 
 
 class RiskListArgsSchema(PageArgsSchema):
@@ -84,10 +92,11 @@ class RiskListArgsSchema(PageArgsSchema):
     status = _enum(RiskStatus)
     stage = _enum(Stage)
     category = _enum(RiskCategory)
-    project_id = ma.fields.Integer()
-    department_id = ma.fields.Integer()
+    project_id = ma.fields.Integer(validate=ID_RANGE)
+    department_id = ma.fields.Integer(validate=ID_RANGE)
     open = ma.fields.Boolean(metadata={"description": "true: watching or mitigated only"})
     changed_since = DateOrDateTime(metadata={
+        "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
         "description": "risks registered, re-rated or edited at or after this moment: "
                        "YYYY-MM-DD (start of day, Asia/Shanghai) or an ISO 8601 timestamp"})
 
@@ -142,7 +151,7 @@ def _project_for_risks(project_id: int) -> Project:
     """The project if the user may see it, or if they may see some of its risks (a department
     sees the risks of its own department); 404 otherwise."""
     project = get_visible(Project, project_id, actor())
-    if project is None:
+    if project is None and project_id < 2**63:
         seen = db.session.scalar(sa.select(sa.literal(True)).where(
             sa.exists().where(Risk.project_id == project_id, risk_condition(actor()))))
         project = db.session.get(Project, project_id) if seen else None

@@ -75,12 +75,8 @@ def _text(value, name: str, errors: dict, required: bool = True, max_len: int = 
 def _department_id(value, name: str, errors: dict) -> int | None:
     if value in (None, ""):
         return None
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        dept = db.session.get(Department, int(value))
-    except (TypeError, ValueError, OverflowError):
-        dept = None
+    dept_id = _int_or_none(value)
+    dept = db.session.get(Department, dept_id) if dept_id is not None else None
     if dept is None or not dept.active:
         errors[name] = _("没有这个单位")
         return None
@@ -174,10 +170,12 @@ def change_risk(actor: User, risk: Risk, *, level: RiskLevel | str | None = None
 
 
 def _int_or_none(value) -> int | None:
+    """An integer a database column can hold, else None."""
     try:
-        return int(value) if not isinstance(value, bool) else None
+        number = int(value) if not isinstance(value, bool) else None
     except (TypeError, ValueError):
         return None
+    return number if number is not None and -2**63 < number < 2**63 else None
 
 
 def _plain(value):
