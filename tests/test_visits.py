@@ -343,3 +343,31 @@ def test_pages_run_a_bounded_number_of_queries(db, site, login, client, make_pro
             "revisits-0-outcome": "", "revisits-1-outcome": "",
             "new_problems-0-title": f"问题{n}"}))
     assert queries_for("/visits/") == few
+
+
+def test_the_visit_re_rates_a_risk_point_or_writes_nothing(db, site, login, client):
+    from tracker.models import Risk, RiskChange
+    from tracker.services import risks
+    risk = risks.create_risk(site["supervisor"], site["project"], title="土方外运可能引发纠纷",
+                             category="land", level="medium")
+    db.session.commit()
+    login(site["supervisor"])
+    page = client.get(f"/visits/new?project_id={site['project'].id}").get_data(as_text=True)
+    assert f'name="risks-{risk.id}-level"' in page and "土方外运可能引发纠纷" in page
+    changes_before = db.session.scalar(sa.select(sa.func.count(RiskChange.id)))
+
+    raised = {f"risks-{risk.id}-level": "high", f"risks-{risk.id}-status": "watching",
+              f"risks-{risk.id}-version": str(risk.version)}
+    response = client.post("/visits/new", data=form_data(site, **raised))  # no reason given
+    assert response.status_code == 400
+    assert re.search(rf'is-invalid" id="risks-{risk.id}-reason"', response.get_data(as_text=True))
+    assert counts(db)["visits"] == 0
+    assert db.session.scalar(sa.select(sa.func.count(RiskChange.id))) == changes_before
+
+    response = client.post("/visits/new", data=form_data(site, **raised, **{
+        f"risks-{risk.id}-reason": "村民阻工，外运受阻"}))
+    assert response.status_code == 302
+    visit = db.session.scalars(sa.select(Visit)).one()
+    assert db.session.get(Risk, risk.id).level.value == "high"
+    change = db.session.scalars(sa.select(RiskChange).order_by(RiskChange.id.desc())).first()
+    assert change.visit_id == visit.id and change.reason == "村民阻工，外运受阻"

@@ -132,3 +132,21 @@ def test_openapi_describes_the_visit_endpoints(client):
     assert {"201", "413", "415"} <= set(upload["responses"])
     params = {p["name"] for p in paths["/api/v1/visits"]["get"]["parameters"]}
     assert "project_id" in params
+
+
+def test_a_visit_can_re_rate_risk_points(db, client, token_for, site):
+    from tracker.models import Risk
+    from tracker.services import risks
+    risk = risks.create_risk(site["supervisor"], site["project"], title="资金缺口", category="funding",
+                             level="high")
+    db.session.commit()
+    headers = token_for(site["supervisor"])
+    data = body(site, revisits=[], new_problems=[],
+                risk_changes=[{"risk_id": risk.id, "level": "medium", "status": "mitigated"}])
+    response = client.post("/api/v1/visits", json=data, headers=headers)
+    assert response.status_code == 400
+    assert f"risks.{risk.id}.reason" in response.get_json()["error"]["fields"]
+    assert db.session.scalar(sa.select(sa.func.count(Visit.id))) == 0
+    data["risk_changes"][0]["reason"] = "财政资金已到位"
+    assert client.post("/api/v1/visits", json=data, headers=headers).status_code == 201
+    assert db.session.get(Risk, risk.id).status.value == "mitigated"

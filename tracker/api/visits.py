@@ -7,7 +7,8 @@ from flask.views import MethodView
 from flask_smorest import abort as smorest_abort
 
 from ..extensions import db
-from ..models import Attachment, Project, QuietDayExemption, Role, Satisfaction, Visit, VisitKind
+from ..models import (Attachment, Project, QuietDayExemption, RiskLevel, RiskStatus, Role,
+                      Satisfaction, Visit, VisitKind)
 from ..services import uploads
 from ..services import visits as service
 from ..services.visits import NewProblem, RevisitOutcome, VisitInvalid
@@ -87,6 +88,15 @@ class RevisitSchema(ma.Schema):
                                                         "required to reopen"})
 
 
+class RiskChangeSchema(ma.Schema):
+    risk_id = ma.fields.Integer(required=True)
+    level = ma.fields.String(validate=_one_of(RiskLevel))
+    status = ma.fields.String(validate=_one_of(RiskStatus))
+    reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=5000),
+                              metadata={"description": "required when level or status changes"})
+    version = ma.fields.Integer(metadata={"description": "the risk's version seen; older → error"})
+
+
 class VisitCreateSchema(ma.Schema):
     project_id = ma.fields.Integer(required=True)
     visited_on = ma.fields.Date(required=True)
@@ -101,6 +111,10 @@ class VisitCreateSchema(ma.Schema):
                                   validate=ma.validate.Length(max=20))
     revisits = ma.fields.List(ma.fields.Nested(RevisitSchema), load_default=list,
                               validate=ma.validate.Length(max=200))
+    risk_changes = ma.fields.List(ma.fields.Nested(RiskChangeSchema), load_default=list,
+                                  validate=ma.validate.Length(max=100), metadata={
+                                      "description": "re-rate the project's risk points on this "
+                                                     "visit; errors are named risks.<risk_id>.<field>"})
 
 
 class FilesSchema(ma.Schema):
@@ -119,7 +133,8 @@ def fail(status: int, message: str, fields: dict) -> None:
 
 def _api_fields(fields: dict) -> dict:
     """The service names fields as the form does (revisits-0-comment); the API as revisits.0.comment."""
-    return {re.sub(r"^(new_problems|revisits)-(\d+)-", r"\1.\2.", k): v for k, v in fields.items()}
+    return {re.sub(r"^(new_problems|revisits|risks)-(\d+)-", r"\1.\2.", k): v
+            for k, v in fields.items()}
 
 
 @bp.route("/visits")
@@ -156,6 +171,7 @@ class Visits(MethodView):
                               for p in body["new_problems"]],
                 revisits=[RevisitOutcome(r["problem_id"], r["outcome"], r.get("satisfaction", ""),
                                          r["comment"]) for r in body["revisits"]],
+                risk_changes=body["risk_changes"],
                 far_from_site_m=current_app.config.get("FAR_FROM_SITE_M",
                                                        service.FAR_FROM_SITE_M))
         except VisitInvalid as error:

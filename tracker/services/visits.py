@@ -23,7 +23,7 @@ from ..extensions import db
 from ..models import (Attachment, Problem, ProblemStatus, Project, QuietDayExemption, Role,
                       Satisfaction, Source, Stage, User, Visit, VisitKind, visit_problems)
 from ..workflow import InvalidFields, NotAllowed, WorkflowError
-from . import uploads
+from . import risks, uploads
 from .audit import audit
 
 FAR_FROM_SITE_M = 2000   # a visit logged farther than this from the project's location is flagged
@@ -82,9 +82,13 @@ def awaiting_revisit(project: Project) -> list[Problem]:
 def log_visit(actor: User, project: Project, *, visited_on, kind, people_met: str = "",
               summary: str = "", lat=None, lon=None, quiet_day_exemption=None,
               new_problems: list[NewProblem] = (), revisits: list[RevisitOutcome] = (),
-              files: list[uploads.PreparedUpload] = (), today: date | None = None,
-              far_from_site_m: float = FAR_FROM_SITE_M) -> Visit:
-    """Record a visit with everything found and decided on it; flush, never commit."""
+              files: list[uploads.PreparedUpload] = (), risk_changes: list[dict] = (),
+              today: date | None = None, far_from_site_m: float = FAR_FROM_SITE_M) -> Visit:
+    """Record a visit with everything found and decided on it; flush, never commit.
+
+    `risk_changes` re-rates the project's risk points on this visit (tracker.services.risks,
+    `rerate_changes_from_form` builds them); their errors are named `risks-<id>-<field>`.
+    """
     if not may_log_visit(actor, project):
         raise NotAllowed("只有该项目的纪检监察员或管理员可以登记走访")
     today = today or local_today()
@@ -126,6 +130,9 @@ def log_visit(actor: User, project: Project, *, visited_on, kind, people_met: st
                     errors[f"revisits-{i}-satisfaction"] = FAILED_RATING
         if r.outcome == "reopen" and not (r.comment or "").strip():
             errors[f"revisits-{i}-comment"] = "重新整改须说明原因"
+    risk_changes = list(risk_changes or [])
+    if risk_changes:
+        errors.update(risks.check_rerates(actor, project, risk_changes))
     if errors:
         raise VisitInvalid("走访记录有误，请检查标出的各项", errors)
 
@@ -166,6 +173,11 @@ def log_visit(actor: User, project: Project, *, visited_on, kind, people_met: st
         revisited.append(problem)
         _link(visit, problem, "revisited", outcome=r.outcome)
 
+    if risk_changes and not errors:
+        try:
+            risks.rerate_from_visit(actor, visit, risk_changes)
+        except WorkflowError as error:
+            errors.update(error.fields or {"risks": error.message})
     if errors:
         raise VisitInvalid("走访记录有误，请检查标出的各项", errors)
 

@@ -13,6 +13,8 @@ from ..extensions import db
 from ..models import Attachment, Problem, Project, Role, Stage, SupervisorAssignment, User, Visit
 from ..services import uploads
 from ..services import visits as visit_service
+from ..services.risks import rerate_changes_from_form
+from ..risks.panels import visit_rerate_panel
 from ..services.visits import NewProblem, RevisitOutcome, VisitInvalid
 from ..visibility import get_visible, get_visible_or_404, visible
 from ..workflow import WorkflowError
@@ -92,6 +94,7 @@ def new():
                                          e.form.satisfaction.data or "", e.form.comment.data or "")
                           for e in form.revisits],
                 files=[f for _name, f in files],
+                risk_changes=rerate_changes_from_form(request.form),
                 far_from_site_m=current_app.config.get("FAR_FROM_SITE_M",
                                                        visit_service.FAR_FROM_SITE_M))
         except WorkflowError as error:
@@ -112,7 +115,7 @@ def new():
     _show_errors(form, errors)
     if files or file_errors:
         form.photos.errors.append(_("照片和文件未保存，请重新选择后提交"))
-    return _render_form(form, project, status=400)
+    return _render_form(form, project, status=400, errors=errors)
 
 
 @bp.route("/<int:visit_id>")
@@ -241,6 +244,8 @@ def _show_errors(form: VisitForm, errors: dict[str, str]) -> None:
                         walk(entry.form)
     walk(form)
     for name, message in errors.items():
+        if name.startswith("risks-"):
+            continue  # shown beside the risk fields by templates/risks/_visit_rerate.html
         target = fields.get(name)
         if target is not None and not hasattr(target, "form"):
             if message not in target.errors:
@@ -249,7 +254,8 @@ def _show_errors(form: VisitForm, errors: dict[str, str]) -> None:
             form.form_errors.append(message)
 
 
-def _render_form(form: VisitForm, project: Project | None, status: int):
+def _render_form(form: VisitForm, project: Project | None, status: int,
+                 errors: dict | None = None):
     problems = {}
     if project is not None:
         ids = [int(e.form.problem_id.data) for e in form.revisits
@@ -258,7 +264,10 @@ def _render_form(form: VisitForm, project: Project | None, status: int):
             problems = {p.id: p for p in db.session.scalars(
                 sa.select(Problem).where(Problem.id.in_(ids), Problem.project_id == project.id))}
     quiet = bool(project and project.quiet_days_apply)
+    rerate = visit_rerate_panel(project, current_user,
+                                request.form if request.method == "POST" else None,
+                                {k: v for k, v in (errors or {}).items() if k.startswith("risks")})
     return render_template("visits/new.html", form=form, project=project, problems=problems,
                            quiet=quiet, has_projects=len(form.project_id.choices) > 1,
-                           handling_choices=HANDLING_CHOICES,
+                           handling_choices=HANDLING_CHOICES, rerate=rerate,
                            draft_key=f"tracker.visitDraft.{current_user.id}"), status
