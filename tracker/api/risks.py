@@ -27,7 +27,7 @@ def _enum(enum_cls, metadata: dict | None = None, **kwargs):
                             metadata={"enum": values, **(metadata or {})}, **kwargs)
 
 
-class RiskChangeSchema(ma.Schema):
+class RiskHistoryEntrySchema(ma.Schema):
     at = ma.fields.AwareDateTime(required=True)
     actor_id = ma.fields.Integer(allow_none=True)
     kind = ma.fields.Function(service.change_kind, metadata={
@@ -57,7 +57,7 @@ class RiskSchema(ma.Schema):
 
 
 class RiskDetailSchema(RiskSchema):
-    history = ma.fields.List(ma.fields.Nested(RiskChangeSchema), attribute="changes", metadata={
+    history = ma.fields.List(ma.fields.Nested(RiskHistoryEntrySchema), attribute="changes", metadata={
         "description": "every change of level or status, oldest first, from its registration"})
     problem_ids = ma.fields.Method("_problem_ids", metadata={
         "type": "array", "items": {"type": "integer"},
