@@ -123,6 +123,7 @@ def test_supervisor_logs_a_revisit_with_a_photo_on_a_phone(db, app, make_user, m
     feedback = page.locator("#revisits-1-comment ~ .invalid-feedback")
     assert "重新整改须说明原因" in feedback.inner_text()
     assert "照片和文件未保存" in page.inner_text("#visit-form")
+    db.session.rollback()  # a fresh read, not the test's earlier snapshot
     assert db.session.scalar(sa.select(sa.func.count(Visit.id))) == 0
     page.locator("#revisits-1-comment").scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "visit-error.png"), full_page=False)
@@ -131,6 +132,16 @@ def test_supervisor_logs_a_revisit_with_a_photo_on_a_phone(db, app, make_user, m
     page.fill("#revisits-1-comment", "10月工资仍有12人未发放")
     page.set_input_files("#photos", str(photo))
     assert "IMG_0001.jpg" in page.inner_text("#file-summary")
+    # The signal drops just before sending: the form stays, with its draft, and says so.
+    context.set_offline(True)
+    page.click("#submit-visit")
+    page.wait_for_selector("#offline-note:not(.d-none)")
+    assert page.input_value("#revisits-1-comment") == "10月工资仍有12人未发放"
+    draft = page.evaluate(f"JSON.parse(localStorage.getItem('tracker.visitDraft.{supervisor.id}'))")
+    assert draft["values"][f"revisit:{not_fixed.id}:comment"] == "10月工资仍有12人未发放"
+    db.session.rollback()  # a fresh read, not the test's earlier snapshot
+    assert db.session.scalar(sa.select(sa.func.count(Visit.id))) == 0
+    context.set_offline(False)
     page.click("#submit-visit")
     page.wait_for_selector("[data-visit-saved]", state="attached")
     assert "走访记录已保存" in page.inner_text("main")
