@@ -197,3 +197,15 @@ def test_import_page_reports_errors_then_imports(client, db, login, admin, count
     template = client.get("/projects/import/template.xlsx")
     assert template.status_code == 200 and template.data[:2] == b"PK"
     assert "attachment" in template.headers["Content-Disposition"]
+
+
+def test_department_sees_only_name_and_code(client, db, login, make_user, make_project, make_problem,
+                                            make_department, county):
+    dept = make_department()
+    liaison = make_user("department", department=dept)
+    make_problem(county["school"], status="assigned", department=dept)
+    login(liaison)
+    page = client.get(f"/projects/{county['school'].id}")
+    assert page.status_code == 200
+    assert "衡东县第二中学" in text(page) and "阶段进程" not in text(page)
+    assert client.get(f"/projects/{county['park'].id}").status_code == 404

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from tracker.calendar import local_today
 from tracker.models import (AuditEntry, ChecklistItem, ChecklistTemplate, Problem, Stage,
-                            StageChange, SupervisorAssignment)
+                            StageChange, SupervisorAssignment, Visit, VisitKind)
 from tracker.services import projects as svc
 from tracker.visibility import get_visible, visible
 from tracker.workflow import InvalidFields, NotAllowed, StaleVersion
@@ -31,8 +31,13 @@ def test_reassignment_keeps_history_and_switches_visibility(db, admin, make_user
     old, new = make_user("supervisor"), make_user("supervisor")
     project = make_project(supervisor=old)
     problem = make_problem(project)
+    visit = Visit(project_id=project.id, supervisor_id=old.id, visited_on=local_today(),
+                  kind=VisitKind.routine, stage=project.stage, summary="现场查看")
+    db.session.add(visit)
+    db.session.commit()
     assert get_visible(Problem, problem.id, old) is not None
     assert get_visible(Problem, problem.id, new) is None
+    assert get_visible(Visit, visit.id, new) is None
 
     svc.assign_supervisor(admin, project, new, note="工作调整")
     db.session.commit()
@@ -43,7 +48,9 @@ def test_reassignment_keeps_history_and_switches_visibility(db, admin, make_user
     assert history[0].note == "工作调整" and history[0].assigned_by_id == admin.id
     # the new supervisor sees the project's whole past, the old one no longer sees it
     assert get_visible(Problem, problem.id, new) is not None
+    assert get_visible(Visit, visit.id, new) is not None  # the old supervisor's visit, too
     assert get_visible(Problem, problem.id, old) is None
+    assert get_visible(Visit, visit.id, old) is None
     assert db.session.scalars(visible(type(project), old)).all() == []
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "project.supervisor"))
     assert entry.detail["from_user_id"] == old.id and entry.detail["to_user_id"] == new.id
@@ -186,3 +193,28 @@ def test_create_and_update_project(db, admin, make_user):
                        version=project.version)
     db.session.commit()
     assert project.name == "新名" and project.version == 2
+
+
+def test_end_assignment_leaves_the_project_unassigned(db, admin, make_user, make_project):
+    sup = make_user("supervisor")
+    project = make_project(supervisor=sup)
+    ended = svc.end_assignment(admin, project, note="调离")
+    db.session.commit()
+    assert ended.ended_at is not None and project.supervisor is None
+    assert svc.end_assignment(admin, project) is None
+
+
+def test_workload_counts_projects_and_open_problems(db, admin, make_user, make_project,
+                                                    make_problem, make_department):
+    busy, idle = make_user("supervisor", name="甲"), make_user("supervisor", name="乙")
+    first = make_project(supervisor=busy, investment_wan=100)
+    make_project(supervisor=busy, investment_wan=50)
+    make_problem(first)
+    make_problem(first, status="closed", department=make_department())
+    overdue = make_problem(first, status="assigned", department=make_department())
+    overdue.due_on = local_today() - timedelta(days=1)
+    db.session.commit()
+    rows = {w.user.id: w for w in svc.workload()}
+    assert (rows[busy.id].projects, rows[busy.id].open_problems, rows[busy.id].overdue_problems,
+            rows[busy.id].investment_wan) == (2, 2, 1, 150)
+    assert (rows[idle.id].projects, rows[idle.id].open_problems) == (0, 0)

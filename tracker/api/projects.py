@@ -28,8 +28,8 @@ class ProjectSchema(ma.Schema):
     name = ma.fields.String(required=True)
     level = ma.fields.String(metadata={"enum": LEVELS})
     category = ma.fields.String()
-    investment_wan = ma.fields.Decimal(as_string=True, places=2,
-                                       metadata={"description": "总投资, 万元, a decimal string"})
+    investment_wan = ma.fields.Decimal(as_string=True, places=2, metadata={
+        "type": "string", "format": "decimal", "description": "总投资, 万元, a decimal string"})
     responsible_unit = ma.fields.String()
     owner = ma.fields.String()
     location = ma.fields.String()
@@ -65,7 +65,8 @@ class ProjectListArgsSchema(PageArgsSchema):
 
 
 _Text = ma.fields.String
-_decimal_meta = {"description": "万元; a decimal string or number, not negative"}
+_decimal_meta = {"anyOf": [{"type": "string"}, {"type": "number", "minimum": 0}],
+                 "description": "万元; a decimal string or number, not negative"}
 
 
 class ProjectCreateSchema(ma.Schema):
@@ -73,7 +74,7 @@ class ProjectCreateSchema(ma.Schema):
     name = _Text(required=True, validate=ma.validate.Length(min=1, max=200))
     level = _Text(required=True, validate=ma.validate.OneOf(LEVELS))
     category = _Text(required=True, validate=ma.validate.Length(min=1, max=50))
-    investment_wan = ma.fields.Raw(required=True, metadata={"type": "string", **_decimal_meta})
+    investment_wan = ma.fields.Raw(required=True, metadata=_decimal_meta)
     responsible_unit = _Text(validate=ma.validate.Length(max=100))
     owner = _Text(validate=ma.validate.Length(max=200))
     location = _Text(validate=ma.validate.Length(max=200))
@@ -86,7 +87,7 @@ class ProjectPatchSchema(ma.Schema):
     name = _Text(validate=ma.validate.Length(min=1, max=200))
     level = _Text(validate=ma.validate.OneOf(LEVELS))
     category = _Text(validate=ma.validate.Length(min=1, max=50))
-    investment_wan = ma.fields.Raw(metadata={"type": "string", **_decimal_meta})
+    investment_wan = ma.fields.Raw(metadata=_decimal_meta)
     responsible_unit = _Text(validate=ma.validate.Length(max=100))
     owner = _Text(validate=ma.validate.Length(max=200))
     location = _Text(validate=ma.validate.Length(max=200))
