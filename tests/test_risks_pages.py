@@ -146,7 +146,8 @@ def test_headquarters_weekly_view(db, client, login, admin, supervisor, project,
     assert re.search(r'id="week-new".*?fs-3 fw-semibold">2<', html, re.S)
     assert re.search(r'id="week-raised".*?fs-3 fw-semibold">1<', html, re.S)
     assert "指标尚未下达" in html
-    assert client.get("/risks/?week=2026-W99").status_code == 404
+    for bad in ("2026-W99", "9999-W52", "0001-W01", "W47", "2026-W"):
+        assert client.get(f"/risks/?week={bad}").status_code == 404
     past = text(client.get("/risks/?week=2020-W10"))
     assert "该周结束时没有未关闭的风险点" in past
     listed = text(client.get("/risks/list?level=high&open=1"))

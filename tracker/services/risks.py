@@ -371,9 +371,11 @@ def parse_week(week: str | date | None, today: date | None = None) -> date:
     else:
         try:
             year, _sep, num = str(week).strip().upper().partition("-W")
-            return date.fromisocalendar(int(year), int(num), 1)
+            day = date.fromisocalendar(int(year), int(num), 1)
         except ValueError:
             raise InvalidFields(_("周次格式应为 2026-W47"), {"week": _("格式应为 2026-W47")}) from None
+    if not 1970 <= day.year <= 2999:  # keeps week arithmetic (previous/next) inside the calendar
+        raise InvalidFields(_("周次超出范围"), {"week": _("周次超出范围")})
     return day - timedelta(days=day.weekday())
 
 
