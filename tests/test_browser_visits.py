@@ -1,7 +1,6 @@
 """On a phone-sized browser (390×844) a supervisor logs a revisit with a photo that closes one
 problem and reopens another — after a failed first try and a reload that brings the draft back —
 and then sees it on the project page."""
-import io
 import os
 import threading
 from pathlib import Path

@@ -15,7 +15,7 @@ from ..services import uploads
 from ..services import visits as visit_service
 from ..services.risks import rerate_changes_from_form
 from ..risks.panels import visit_rerate_panel
-from ..services.visits import NewProblem, RevisitOutcome, VisitInvalid
+from ..services.visits import NewProblem, RevisitOutcome
 from ..visibility import get_visible, get_visible_or_404, visible
 from ..workflow import WorkflowError
 from .forms import HANDLING_CHOICES, AttachForm, VisitForm
@@ -81,22 +81,9 @@ def new():
     errors.update(file_errors)
     if project is not None:  # the service names every other bad field, even if some failed here
         try:
-            visit = visit_service.log_visit(
-                current_user._get_current_object(), project,
-                visited_on=form.visited_on.data, kind=form.kind.data,
-                people_met=form.people_met.data, summary=form.summary.data,
-                lat=form.lat.data, lon=form.lon.data,
-                quiet_day_exemption=form.quiet_day_exemption.data,
-                new_problems=[NewProblem(e.form.title.data, e.form.description.data,
-                                         e.form.handling_class.data)
-                              for e in form.new_problems],
-                revisits=[RevisitOutcome(e.form.problem_id.data, e.form.outcome.data or "",
-                                         e.form.satisfaction.data or "", e.form.comment.data or "")
-                          for e in form.revisits],
-                files=[f for _name, f in files],
-                risk_changes=rerate_changes_from_form(request.form),
-                far_from_site_m=current_app.config.get("FAR_FROM_SITE_M",
-                                                       visit_service.FAR_FROM_SITE_M))
+            visit = visit_service.log_visit(current_user._get_current_object(), project,
+                                            **_visit_arguments(form),
+                                            files=[f for _name, f in files])
         except WorkflowError as error:
             db.session.rollback()
             errors.update(error.fields or {"__all__": error.message})
@@ -199,6 +186,22 @@ def activity():
 
 
 # ---------------------------------------------------------------- helpers
+
+def _visit_arguments(form: VisitForm) -> dict:
+    """What the form says, in the service's terms (it does the checking)."""
+    return dict(
+        visited_on=form.visited_on.data, kind=form.kind.data,
+        people_met=form.people_met.data, summary=form.summary.data,
+        lat=form.lat.data, lon=form.lon.data,
+        quiet_day_exemption=form.quiet_day_exemption.data,
+        new_problems=[NewProblem(e.form.title.data, e.form.description.data,
+                                 e.form.handling_class.data) for e in form.new_problems],
+        revisits=[RevisitOutcome(e.form.problem_id.data, e.form.outcome.data or "",
+                                 e.form.satisfaction.data or "", e.form.comment.data or "")
+                  for e in form.revisits],
+        risk_changes=rerate_changes_from_form(request.form),
+        far_from_site_m=current_app.config.get("FAR_FROM_SITE_M", visit_service.FAR_FROM_SITE_M))
+
 
 def _own_projects() -> list[Project]:
     """The projects this user may log a visit for: a supervisor's own, all for admin."""
