@@ -318,3 +318,13 @@ def test_supervisor_reassigned_loses_the_work(db, admin, make_user, make_project
         "/api/v1/my-work", headers=token_for(u)).get_json()["items"]}
     assert "to_revisit" not in kinds(first)
     assert "to_revisit" in kinds(second)
+
+
+def test_long_lists_show_the_most_urgent_and_count_the_rest(client, scene, login, monkeypatch):
+    monkeypatch.setattr("tracker.main.routes.PAGE_LIMIT", 2)
+    login(scene["dept_user"])
+    html = client.get("/").get_data(as_text=True)
+    assert scene["overdue"].title in html and scene["due_soon"].title in html
+    assert scene["to_report"].title not in html
+    assert 'id="more-items"' in html and "另有 2 项未列出" in html
+    assert "全部 4" in html  # the filter chips still count everything

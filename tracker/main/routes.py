@@ -18,6 +18,8 @@ from .forms import AccountabilityForm, DecisionForm
 
 bp = Blueprint("main", __name__)
 
+PAGE_LIMIT = 200  # the most urgent items; the rest are a count with a link to the problem list
+
 
 @bp.app_context_processor
 def header_counts():
@@ -54,8 +56,10 @@ def accountability_outcomes():
 def index():
     work = mywork.my_work(current_user)
     kind = request.args.get("kind")
-    return render_template("main/index.html", work=work, kinds=mywork.KINDS,
-                           kind=kind if kind in mywork.KINDS else None)
+    kind = kind if kind in mywork.KINDS else None
+    chosen = [i for i in work.items if kind is None or i.kind == kind]
+    return render_template("main/index.html", work=work, kinds=mywork.KINDS, kind=kind,
+                           shown=chosen[:PAGE_LIMIT], hidden=len(chosen) - PAGE_LIMIT)
 
 
 @bp.route("/notifications")

@@ -53,6 +53,25 @@ KINDS = {
 }
 
 
+class WorkingDaysBack:
+    """Working days in (day, today] for many days at once: the calendar is walked back from today
+    once, instead of once per item."""
+
+    def __init__(self, calendar: WorkCalendar, today: date):
+        self.calendar, self.today = calendar, today
+        self._count = {today: 0}
+        self._earliest = today
+
+    def since(self, day: date) -> int:
+        if day >= self.today:
+            return 0
+        while self._earliest > day:
+            d = self._earliest
+            self._count[d - timedelta(days=1)] = self._count[d] + self.calendar.is_workday(d)
+            self._earliest = d - timedelta(days=1)
+        return self._count[day]
+
+
 @dataclass
 class WorkItem:
     kind: str
@@ -105,19 +124,20 @@ def my_work(user: User, today: date | None = None,
     today = today or local_today()
     calendar = calendar or load_calendar(db.session)
     soon = calendar.add_working_days(today, 1)
+    late = WorkingDaysBack(calendar, today)
     builder = {Role.department: _department, Role.supervisor: _supervisor,
                Role.admin: _admin, Role.viewer: _viewer}[user.role]
-    work = builder(user, today, soon, calendar)
+    work = builder(user, today, soon, late)
     if user.role in (Role.department, Role.supervisor):
-        work.items.extend(_instructions(user, today, calendar))
+        work.items.extend(_instructions(user, today, late))
     work.items.sort(key=WorkItem.sort_key)
     return work
 
 
-def _overdue_days(due_on: date | None, today: date, calendar: WorkCalendar) -> int:
+def _overdue_days(due_on: date | None, today: date, late: WorkingDaysBack) -> int:
     if due_on is None or due_on >= today:
         return 0
-    return calendar.working_days_between(due_on, today)
+    return late.since(due_on)
 
 
 def _problem_rows(where, *extra_columns):
@@ -128,9 +148,9 @@ def _problem_rows(where, *extra_columns):
     return db.session.execute(query).all()
 
 
-def _problem_item(kind: str, row, today: date, calendar: WorkCalendar, detail: str = ""):
+def _problem_item(kind: str, row, today: date, late: WorkingDaysBack, detail: str = ""):
     return WorkItem(kind=kind, title=row.title, problem_id=row.id, project_id=None,
-                    due_on=row.due_on, overdue_days=_overdue_days(row.due_on, today, calendar),
+                    due_on=row.due_on, overdue_days=_overdue_days(row.due_on, today, late),
                     project_name=row.project_name, status=row.status, detail=detail)
 
 
@@ -143,11 +163,11 @@ def _urgency(row, today: date, soon: date, normal: str) -> str:
     return normal
 
 
-def _department(user: User, today, soon, calendar) -> MyWork:
+def _department(user: User, today, soon, late) -> MyWork:
     rows = _problem_rows([Problem.department_id == user.department_id,
                           Problem.status.in_(HANDED_OVER)])
     normal = {S.assigned: "to_accept", S.rectifying: "to_report"}
-    return MyWork([_problem_item(_urgency(r, today, soon, normal[r.status]), r, today, calendar)
+    return MyWork([_problem_item(_urgency(r, today, soon, normal[r.status]), r, today, late)
                    for r in rows])
 
 
@@ -156,7 +176,7 @@ def _supervised_projects(user: User):
         SupervisorAssignment.user_id == user.id, SupervisorAssignment.ended_at.is_(None))
 
 
-def _supervisor(user: User, today, soon, calendar) -> MyWork:
+def _supervisor(user: User, today, soon, late) -> MyWork:
     projects = _supervised_projects(user)
     items = []
     # Problems whose ball is in the supervisor's court: to revisit (rectified) and to assign.
@@ -164,7 +184,7 @@ def _supervisor(user: User, today, soon, calendar) -> MyWork:
                             Problem.status.in_((S.rectified, S.open))]):
         normal = "to_revisit" if r.status is S.rectified else "to_assign"
         kind = normal if r.status is S.open else _urgency(r, today, soon, normal)
-        items.append(_problem_item(kind, r, today, calendar))
+        items.append(_problem_item(kind, r, today, late))
     # Unchecked items of each project's current stage: one line per project.
     unchecked = db.session.execute(
         sa.select(Project.id, Project.name, sa.func.count(ChecklistItem.id))
@@ -175,11 +195,11 @@ def _supervisor(user: User, today, soon, calendar) -> MyWork:
     for project_id, name, count in unchecked:
         items.append(WorkItem(kind="unchecked_items", project_id=project_id, project_name=name,
                               title=name, detail=gettext("%(n)s 项未检查", n=count)))
-    items.extend(_stale_projects(Project.id.in_(projects), today, calendar))
+    items.extend(_stale_projects(Project.id.in_(projects), today, late))
     return MyWork(items)
 
 
-def _stale_projects(where, today: date, calendar: WorkCalendar) -> list[WorkItem]:
+def _stale_projects(where, today: date, late: WorkingDaysBack) -> list[WorkItem]:
     """Projects under supervision with no visit in the last `stale_visit_days` days."""
     days = setting("stale_visit_days", STALE_VISIT_DAYS)
     last_visit = (sa.select(Visit.project_id, sa.func.max(Visit.visited_on).label("last"))
@@ -200,11 +220,11 @@ def _stale_projects(where, today: date, calendar: WorkCalendar) -> list[WorkItem
                   if last else gettext("尚无走访记录"))
         items.append(WorkItem(kind="stale_project", project_id=project_id, project_name=name,
                               title=name, due_on=due,
-                              overdue_days=_overdue_days(due, today, calendar), detail=detail))
+                              overdue_days=_overdue_days(due, today, late), detail=detail))
     return items
 
 
-def _admin(user: User, today, soon, calendar) -> MyWork:
+def _admin(user: User, today, soon, late) -> MyWork:
     items = []
     rows = _problem_rows([Problem.status.in_(ACTIVE),
                           sa.or_(sa.and_(Problem.due_on.is_not(None), Problem.due_on < today),
@@ -217,14 +237,14 @@ def _admin(user: User, today, soon, calendar) -> MyWork:
             detail = (gettext("督办等级 %(n)s · %(label)s", n=r.escalation,
                               label=gettext(ESCALATION_LABELS[r.escalation]))
                       if r.escalation else "")
-            items.append(_problem_item("overdue", r, today, calendar, detail=detail))
+            items.append(_problem_item("overdue", r, today, late, detail=detail))
         elif r.escalation > 0:
-            items.append(_problem_item("escalated", r, today, calendar, detail=gettext(
+            items.append(_problem_item("escalated", r, today, late, detail=gettext(
                 "督办等级 %(n)s · %(label)s", n=r.escalation,
                 label=gettext(ESCALATION_LABELS[r.escalation]))))
         if r.extension_requested_on is not None:
             d = r.extension_requested_on
-            items.append(_problem_item("extension_request", r, today, calendar,
+            items.append(_problem_item("extension_request", r, today, late,
                                        detail=gettext("申请延期至 %(d)s",
                                                       d=f"{d.year}年{d.month}月{d.day}日")))
     projects = db.session.execute(
@@ -237,7 +257,7 @@ def _admin(user: User, today, soon, calendar) -> MyWork:
     return MyWork(items)
 
 
-def _instructions(user: User, today: date, calendar: WorkCalendar) -> list[WorkItem]:
+def _instructions(user: User, today: date, late: WorkingDaysBack) -> list[WorkItem]:
     """Leader instructions on active problems this user acts on, until the user's side answers
     (any later event on the problem by this supervisor or by a user of this department)."""
     if user.role is Role.supervisor:
@@ -263,11 +283,11 @@ def _instructions(user: User, today: date, calendar: WorkCalendar) -> list[WorkI
         if r.id in seen:
             continue
         seen.add(r.id)
-        items.append(_problem_item("instruction", r, today, calendar, detail=r.comment))
+        items.append(_problem_item("instruction", r, today, late, detail=r.comment))
     return items
 
 
-def _viewer(user: User, today, soon, calendar) -> MyWork:
+def _viewer(user: User, today, soon, late) -> MyWork:
     return MyWork(figures=week_figures(user, today))
 
 

@@ -16,6 +16,7 @@ from ..calendar import WorkCalendar, load_calendar, local_today
 from ..extensions import db
 from ..models import (Notification, Problem, ProblemStatus, Project, Role, SupervisorAssignment,
                       User, utcnow)
+from .mywork import WorkingDaysBack
 
 S = ProblemStatus
 DUE_SOON, OVERDUE = "due_soon", "overdue"
@@ -24,12 +25,12 @@ DUE_SOON, OVERDUE = "due_soon", "overdue"
 @dataclass
 class ReminderRun:
     day: date
-    created: list[Notification] = field(default_factory=list)
+    created: list[tuple[int, int, str]] = field(default_factory=list)  # (user, problem, kind)
     skipped: int = 0          # already sent today
 
     @property
     def recipients(self) -> int:
-        return len({n.user_id for n in self.created})
+        return len({user_id for user_id, _, _ in self.created})
 
 
 def _fmt(day: date) -> str:
@@ -49,6 +50,7 @@ def create_reminders(today: date | None = None,
     today = today or local_today()
     calendar = calendar or load_calendar(db.session)
     soon = calendar.add_working_days(today, 1)
+    late = WorkingDaysBack(calendar, today)
     run = ReminderRun(today)
 
     problems = db.session.execute(
@@ -82,7 +84,7 @@ def create_reminders(today: date | None = None,
             holders = [p.user_id] if p.user_id in active_supervisors else []
         if kind == OVERDUE:
             holders += admins
-        days_late = calendar.working_days_between(p.due_on, today) if kind == OVERDUE else 0
+        days_late = late.since(p.due_on) if kind == OVERDUE else 0
         text = _message(kind, p.title, p.name, p.due_on, days_late)
         for uid in holders:
             wanted[(uid, p.id, kind)] = text
@@ -90,14 +92,16 @@ def create_reminders(today: date | None = None,
     sent = set(db.session.execute(
         sa.select(Notification.user_id, Notification.problem_id, Notification.kind)
         .where(Notification.sent_on == today)).tuples())
+    rows = []
     for (uid, pid, kind), text in wanted.items():
         if (uid, pid, kind) in sent:
             run.skipped += 1
             continue
-        note = Notification(user_id=uid, problem_id=pid, kind=kind, message=text, sent_on=today)
-        db.session.add(note)
-        run.created.append(note)
-    db.session.flush()
+        rows.append({"user_id": uid, "problem_id": pid, "kind": kind, "message": text,
+                     "sent_on": today, "created_at": utcnow(), "emailed": False})
+        run.created.append((uid, pid, kind))
+    if rows:  # one multi-row INSERT, not one ORM object per reminder
+        db.session.execute(sa.insert(Notification), rows)
     return run
 
 
