@@ -143,7 +143,8 @@ class StageMoveSchema(ma.Schema):
     reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000), metadata={
         "description": "required (admin) when problems of the current stage are still open, "
                        "and for a move back (a correction)"})
-    version = ma.fields.Integer(metadata={"description": "the project version acted on; older → 409"})
+    version = ma.fields.Integer(
+        metadata={"description": "the project version acted on; older → 409"})
 
 
 class StageMovedSchema(StageChangeSchema):

@@ -84,7 +84,8 @@ def _action_forms(project: Project, stage_form: StageForm | None = None,
     """The assign and stage forms the current user may use on this project."""
     user = current_user
     forms: dict = {"stage_form": None, "assign_form": None, "open_in_stage": 0}
-    if user.role is Role.admin or (user.role is Role.supervisor and project.supervisor_id == user.id):
+    supervises = user.role is Role.supervisor and project.supervisor_id == user.id
+    if user.role is Role.admin or supervises:
         form = stage_form or StageForm(formdata=None, changed_on=local_today(),
                                        version=project.version)
         form.stage.choices = _stage_choices(project, admin=user.role is Role.admin)

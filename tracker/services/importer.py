@@ -220,7 +220,8 @@ def import_projects(actor: User, filename: str, data: bytes, *, update: bool = F
         result.errors.append(RowError(0, "", error.message))
         return result
     header_cells = table[header_index][1]
-    labels = {name: str(header_cells[i]).strip() for i, name in columns.items()}  # as the file spells it
+    # columns are named in the errors as the file spells them
+    labels = {name: str(header_cells[i]).strip() for i, name in columns.items()}
     dup_headers = {n for n in columns.values() if list(columns.values()).count(n) > 1}
     for name in sorted(dup_headers):
         result.errors.append(RowError(table[header_index][0], LABELS[name], "列名重复"))
@@ -338,7 +339,8 @@ def _supervisors_by_name(rows: list[_Row]) -> dict[str, User | str]:
     return by_name
 
 
-def _write(actor: User, rows: list[_Row], result: ImportResult, filename: str, at: datetime) -> None:
+def _write(actor: User, rows: list[_Row], result: ImportResult, filename: str,
+           at: datetime) -> None:
     today = local_today(at)
     new_rows = [r for r in rows if r.existing is None]
     # Thousands of rows: bulk INSERTs (the new ids come back in the rows' order).
@@ -362,9 +364,8 @@ def _write(actor: User, rows: list[_Row], result: ImportResult, filename: str, a
     for pid, v in zip(ids, values):
         by_stage.setdefault(v["stage"], []).append(pid)
     for stage, group in by_stage.items():
-        svc.give_checklist(group, stage)
-    projects = ids
-    result.created = len(projects)
+        svc.give_checklist(group, stage, new=True)
+    result.created = len(ids)
 
     for row in (r for r in rows if r.existing is not None):
         project, changed = row.existing, False

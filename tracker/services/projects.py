@@ -181,7 +181,8 @@ def create_project(actor: User, raw: dict, *, stage: Stage | str = Stage.signing
     return project
 
 
-def update_project(actor: User, project: Project, raw: dict, *, version: int | None = None) -> Project:
+def update_project(actor: User, project: Project, raw: dict, *,
+                   version: int | None = None) -> Project:
     """Change the registry fields (not the stage or supervisor, which have their own moves)."""
     _require_admin(actor, "修改重点项目")
     if version is not None and version != project.version:
@@ -291,10 +292,12 @@ def open_problems_of_stage(project: Project, stage: Stage | None = None) -> int:
             Problem.status.not_in(FINAL))) or 0
 
 
-def give_checklist(projects: list[Project] | list[int], stage: Stage) -> int:
+def give_checklist(projects: list[Project] | list[int], stage: Stage, *,
+                   new: bool = False) -> int:
     """Add the active template lines of `stage` that each project does not have yet.
 
-    Takes projects or their ids; the rows go in with one bulk INSERT (an import adds thousands).
+    Takes projects or their ids (`new`: just created, so they have none); the rows go in with
+    one bulk INSERT (an import adds thousands).
     """
     if stage not in Stage.supervised() or not projects:
         return 0
@@ -305,7 +308,7 @@ def give_checklist(projects: list[Project] | list[int], stage: Stage) -> int:
     if not templates:
         return 0
     ids = [p if isinstance(p, int) else p.id for p in projects]
-    have = _existing_items(ids, templates)
+    have = set() if new else _existing_items(ids, templates)
     rows = [{"project_id": pid, "template_id": t.id, "stage": stage, "text": t.text,
              "position": t.position, "note": "", "version": 1}
             for pid in ids for t in templates if (pid, t.id) not in have]
@@ -478,7 +481,8 @@ def list_query(base: sa.Select, filters: ListFilters, today: date | None = None)
                 SupervisorAssignment.ended_at.is_(None))))
     if filters.unassigned:
         query = query.where(~Project.id.in_(
-            sa.select(SupervisorAssignment.project_id).where(SupervisorAssignment.ended_at.is_(None))))
+            sa.select(SupervisorAssignment.project_id)
+            .where(SupervisorAssignment.ended_at.is_(None))))
     if filters.overdue:
         # EXISTS probes the (project_id, status) index once a project
         query = query.where(sa.exists().where(Problem.project_id == Project.id,
@@ -487,7 +491,8 @@ def list_query(base: sa.Select, filters: ListFilters, today: date | None = None)
         query = (query.outerjoin(_current_assignment, sa.and_(
                      _current_assignment.project_id == Project.id,
                      _current_assignment.ended_at.is_(None)))
-                 .outerjoin(_current_supervisor, _current_supervisor.id == _current_assignment.user_id))
+                 .outerjoin(_current_supervisor,
+                            _current_supervisor.id == _current_assignment.user_id))
     column = SORTS.get(filters.sort, SORTS["code"])()
     order = column.desc() if filters.descending else column.asc()
     return query.order_by(order, Project.id.desc() if filters.descending else Project.id)
@@ -534,7 +539,8 @@ def risk_signs(project_ids: list[int], today: date | None = None) -> dict[int, R
 
 
 def categories() -> list[str]:
-    return list(db.session.scalars(sa.select(Project.category).distinct().order_by(Project.category)))
+    return list(db.session.scalars(
+        sa.select(Project.category).distinct().order_by(Project.category)))
 
 
 def supervisors(include_inactive: bool = False) -> list[User]:
