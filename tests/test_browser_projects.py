@@ -100,13 +100,17 @@ def test_admin_imports_assigns_and_moves_a_stage(db, admin, make_user, server, c
     timeline = page.inner_text("#timeline")
     assert "审批落地开工" in timeline and "投资协议已签订" in timeline
     page.screenshot(path=str(SHOTS / "projects-show.png"), full_page=True)
+    page.goto(f"{server}/projects/workload")
+    assert "衡东县智能制造产业园" in page.inner_text("#workload")
+    page.screenshot(path=str(SHOTS / "projects-workload.png"), full_page=True)
+    page.go_back()
 
     # the same page on a phone
-    phone = browser.new_page(viewport={"width": 375, "height": 812}, locale="zh-CN",
+    phone = browser.new_page(viewport={"width": 360, "height": 780}, locale="zh-CN",
                              storage_state=page.context.storage_state())
     phone.goto(page.url)
-    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
     phone.screenshot(path=str(SHOTS / "projects-show-phone.png"), full_page=True)
     phone.goto(f"{server}/projects/")
-    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
     phone.screenshot(path=str(SHOTS / "projects-list-phone.png"), full_page=True)

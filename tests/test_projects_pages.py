@@ -171,6 +171,8 @@ def test_workload_lists_each_supervisor(client, login, admin, county):
     login(admin)
     page = text(client.get("/projects/workload"))
     assert "刘纪检" in page and "陈纪检" in page
+    # each supervisor's projects are listed, the overdue one marked
+    assert "衡东县产业园" in page and "逾期 1" in page and "衡东县第二中学" in page
     assert f"/projects/?supervisor={county['liu'].id}&amp;overdue=1" in page
 
 

@@ -21,6 +21,7 @@ from .forms import AssignForm, ImportForm, ProjectForm, StageForm
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 
 PER_PAGE = 50
+WORKLOAD_SHOWN = 8  # projects listed under each supervisor, most open problems first
 
 
 def _admin_only() -> None:
@@ -246,7 +247,9 @@ def move_stage(project_id: int):
 def workload():
     if current_user.role not in (Role.admin, Role.viewer):
         abort(403)
-    return render_template("projects/workload.html", rows=svc.workload())
+    return render_template("projects/workload.html", rows=svc.workload(),
+                           projects=svc.workload_projects(per_supervisor=WORKLOAD_SHOWN),
+                           shown=WORKLOAD_SHOWN)
 
 
 @bp.route("/import", methods=["GET", "POST"])

@@ -592,3 +592,33 @@ def import_actor(username: str | None = None) -> User | None:
     if username:
         query = query.where(User.username == username)
     return db.session.scalar(query.order_by(User.id).limit(1))
+
+
+def workload_projects(per_supervisor: int = 8,
+                      today: date | None = None) -> dict[int, list[tuple[int, str, str, int, int]]]:
+    """Each supervisor's projects with the most open problems first (at most `per_supervisor`):
+    user id → [(project id, code, name, open, overdue)], in one windowed query."""
+    today = today or local_today()
+    problems = (sa.select(Problem.project_id,
+                          sa.func.count(Problem.id).label("open"),
+                          sa.func.count(sa.case((Problem.due_on < today, Problem.id))).label("late"))
+                .where(Problem.status.in_(ACTIVE)).group_by(Problem.project_id).subquery())
+    open_count = sa.func.coalesce(problems.c.open, 0)
+    late_count = sa.func.coalesce(problems.c.late, 0)
+    ranked = (sa.select(SupervisorAssignment.user_id, Project.id, Project.code, Project.name,
+                        open_count.label("open"), late_count.label("late"),
+                        sa.func.row_number().over(
+                            partition_by=SupervisorAssignment.user_id,
+                            order_by=(late_count.desc(), open_count.desc(), Project.code))
+                        .label("rank"))
+              .join(Project, Project.id == SupervisorAssignment.project_id)
+              .outerjoin(problems, problems.c.project_id == Project.id)
+              .where(SupervisorAssignment.ended_at.is_(None)).subquery())
+    rows = db.session.execute(
+        sa.select(ranked.c.user_id, ranked.c.id, ranked.c.code, ranked.c.name, ranked.c.open,
+                  ranked.c.late)
+        .where(ranked.c.rank <= per_supervisor).order_by(ranked.c.user_id, ranked.c.rank)).all()
+    out: dict[int, list[tuple[int, str, str, int, int]]] = {}
+    for user_id, *project in rows:
+        out.setdefault(user_id, []).append(tuple(project))
+    return out
