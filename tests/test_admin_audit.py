@@ -96,3 +96,25 @@ def test_a_page_of_the_viewer_runs_a_bounded_number_of_queries(app, client, db, 
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
     assert counts[1] <= counts[0] + 1, counts
+
+
+def test_odd_input_is_never_a_server_error(client, db, admin, login, make_department):
+    dept = make_department()
+    login(admin)
+    for url in ("/admin/audit?date_from=0001-01-01&date_to=9999-12-31",
+                "/admin/audit?actor_id=99999999999999999999&object_id=99999999999999999999",
+                "/admin/audit?category=nonsense&object_type=nonsense&page=99999999",
+                "/admin/users/99999999999999999999", "/admin/departments/99999999999",
+                "/admin/calendar?year=abc", "/admin/calendar?year=99999",
+                "/admin/users?role=boss&status=x&q=%F0%9F%98%80"):
+        assert client.get(url).status_code in (200, 404), url
+    response = client.post(f"/admin/departments/{dept.id}", data={
+        "merge-survivor_id": "99999999999999", "merge-submit": "1"})
+    assert response.status_code == 200 and "必填" in response.get_data(as_text=True)
+    db.session.refresh(dept)
+    assert dept.active
+    response = client.post("/admin/users/new", data={
+        "username": "x1", "name": "某", "role": "department", "department_id": "99999999999999",
+        "password": "start-pass-1"})
+    assert response.status_code == 200
+    assert client.post("/admin/calendar/2027-02-30/delete").status_code == 404

@@ -14,10 +14,12 @@ from ..services.users import password_problem
 
 
 def _int_or_none(value):
+    """A select's id, or None when empty, not a number, or beyond any id column."""
     try:
-        return int(value) if value not in (None, "", "None") else None
+        number = int(value) if value not in (None, "", "None") else None
     except (TypeError, ValueError):
         return None
+    return number if number is not None and 0 < number < 2**31 else None
 
 
 class UserForm(FlaskForm):

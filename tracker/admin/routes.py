@@ -52,6 +52,8 @@ def _active_departments():
 
 
 def _get(model, object_id):
+    if not 0 < object_id < 2**31:  # beyond the id column: no such row (and no database error)
+        abort(404)
     obj = db.session.get(model, object_id)
     if obj is None:
         abort(404)
@@ -154,7 +156,9 @@ def deactivate(user_id: int):
     if not form.validate_on_submit():
         flash(_("请求无效，请重试"), "danger")
         return redirect(url_for("admin.user", user_id=target.id))
-    successor = db.session.get(User, form.reassign_to.data) if form.reassign_to.data else None
+    successor = None
+    if form.reassign_to.data and 0 < form.reassign_to.data < 2**31:
+        successor = db.session.get(User, form.reassign_to.data)
     try:
         moved = people.deactivate(_me(), target, reassign_to=successor, note=form.note.data or "")
     except WorkflowError as error:
@@ -230,7 +234,8 @@ def department(dept_id: int):
             flash(_("已更名"), "success")
             return redirect(url_for("admin.department", dept_id=dept.id))
     if merge_form.submit.data and merge_form.validate_on_submit():
-        survivor = db.session.get(Department, merge_form.survivor_id.data)
+        wanted = merge_form.survivor_id.data
+        survivor = db.session.get(Department, wanted) if wanted and 0 < wanted < 2**31 else None
         if survivor is None:
             merge_form.survivor_id.errors = [_("请选择存续单位")]
         else:
@@ -438,10 +443,16 @@ def _audit_filters():
     form.object_type.choices = [("", _("全部"))] + [(k, str(v)) for k, v in
                                                   audit_log.OBJECT_TYPES.items()]
     form.validate()
+    for field in (form.date_from, form.date_to):
+        if field.data and not 2000 <= field.data.year <= 2100:
+            field.errors = list(field.errors) + [_("日期应在 2000–2100 年之间")]
+
     def ok(field):
         return field.data if not field.errors else None
+
+    known_users = {u.id for u in users_list}
     filters = audit_log.Filters(
-        actor_id=ok(form.actor_id),
+        actor_id=form.actor_id.data if form.actor_id.data in known_users else None,
         category=form.category.data if form.category.data in audit_log.CATEGORIES else None,
         object_type=form.object_type.data if form.object_type.data in audit_log.OBJECT_TYPES else None,
         object_id=ok(form.object_id), date_from=ok(form.date_from), date_to=ok(form.date_to))
