@@ -54,6 +54,7 @@ def test_list_filters_search_and_sort(client, login, admin, county):
     assert by_stage.index("城区道路提质") < by_stage.index("衡东县第二中学") < \
         by_stage.index("衡东县产业园")
     assert client.get("/projects/?sort=evil&dir=sideways&page=999&stage=nope").status_code == 200
+    assert client.get("/projects/?page=99999999999999999999&supervisor=-1").status_code == 200
 
 
 def test_supervisor_sees_only_their_projects(client, login, county):

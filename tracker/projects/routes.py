@@ -49,7 +49,8 @@ def _filters_from(args) -> svc.ListFilters:
 def index():
     filters = _filters_from(request.args)
     query = svc.list_query(visible(Project, current_user), filters)
-    page = svc.paginate(query, max(1, request.args.get("page", 1, type=int)), PER_PAGE)
+    number = min(max(1, request.args.get("page", 1, type=int)), 1_000_000)
+    page = svc.paginate(query, number, PER_PAGE)
     signs = svc.risk_signs([p.id for p in page.items])
     sees_all = current_user.role in (Role.admin, Role.viewer)
     return render_template(
@@ -66,6 +67,11 @@ def show(project_id: int):
         # A department sees the name and code of projects with problems handed to it.
         return render_template("projects/show_department.html", project=project,
                                problems=problems_panel(project, current_user))
+    return render_template("projects/show.html", **_page_context(project))
+
+
+def _page_context(project: Project, stage_form: StageForm | None = None) -> dict:
+    """What the project page shows: its own parts, the four panels, the forms for this user."""
     context = dict(
         project=project,
         timeline=svc.stage_history(project),
@@ -75,13 +81,13 @@ def show(project_id: int):
         problems=problems_panel(project, current_user),
         visits=visits_panel(project, current_user),
         risks=risks_panel(project, current_user),
+        stage_open=stage_form is not None,
     )
-    context.update(_action_forms(project))
-    return render_template("projects/show.html", **context)
+    context.update(_action_forms(project, stage_form=stage_form))
+    return context
 
 
-def _action_forms(project: Project, stage_form: StageForm | None = None,
-                  assign_form: AssignForm | None = None) -> dict:
+def _action_forms(project: Project, stage_form: StageForm | None = None) -> dict:
     """The assign and stage forms the current user may use on this project."""
     user = current_user
     forms: dict = {"stage_form": None, "assign_form": None, "open_in_stage": 0}
@@ -93,7 +99,7 @@ def _action_forms(project: Project, stage_form: StageForm | None = None,
         forms["stage_form"] = form if form.stage.choices else None
         forms["open_in_stage"] = svc.open_problems_of_stage(project)
     if user.role is Role.admin:
-        form = assign_form or AssignForm(formdata=None)
+        form = AssignForm(formdata=None)
         form.user_id.choices = _supervisor_choices()
         forms["assign_form"] = form
     return forms
@@ -229,17 +235,8 @@ def move_stage(project_id: int):
             return redirect(url_for(".show", project_id=project.id, _anchor="timeline"))
     elif not form.stage.choices:
         abort(403)
-    # Show the page again with the reasons beside the fields.
-    context = dict(
-        project=project, timeline=svc.stage_history(project),
-        assignments=svc.assignment_history(project),
-        signs=svc.risk_signs([project.id]).get(project.id, svc.RiskSigns()),
-        checklist=checklist_panel(project, current_user),
-        problems=problems_panel(project, current_user),
-        visits=visits_panel(project, current_user), risks=risks_panel(project, current_user),
-        stage_open=True)
-    context.update(_action_forms(project, stage_form=form))
-    return render_template("projects/show.html", **context), 400
+    # The page again, the stage form open with the reasons beside the fields.
+    return render_template("projects/show.html", **_page_context(project, stage_form=form)), 400
 
 
 @bp.route("/workload")
