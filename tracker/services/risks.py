@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from ..calendar import TZ
 from ..extensions import db
@@ -314,17 +314,19 @@ class RiskState:
     status: RiskStatus
 
 
-def _state_until(until: datetime) -> sa.Subquery:
-    """(risk_id, level, status) from each risk's last RiskChange at or before `until`."""
-    ranked = sa.select(
-        RiskChange.risk_id, RiskChange.to_level, RiskChange.to_status,
-        sa.func.row_number().over(partition_by=RiskChange.risk_id,
-                                  order_by=(RiskChange.at.desc(), RiskChange.id.desc()))
-        .label("rn"),
-    ).where(RiskChange.at <= until).subquery()
-    return (sa.select(ranked.c.risk_id, ranked.c.to_level.label("level"),
-                      ranked.c.to_status.label("status"))
-            .where(ranked.c.rn == 1).subquery("risk_state"))
+def _as_of(until: datetime):
+    """An alias of RiskChange and the ON clause that joins each Risk to its last change at or
+    before `until` (the register as it stood then).
+
+    A correlated "latest row" lookup per risk rides the (risk_id, at) index, so the cost grows
+    with the risks asked about, not with the length of their histories.
+    """
+    state = aliased(RiskChange, name="risk_state")
+    later = aliased(RiskChange, name="risk_change_candidates")
+    latest = (sa.select(later.id).where(later.risk_id == Risk.id, later.at <= until)
+              .order_by(later.at.desc(), later.id.desc()).limit(1)
+              .correlate(Risk).scalar_subquery())
+    return state, state.id == latest
 
 
 def register_as_of(project_id: int | None, at: datetime, user: User | None = None
@@ -335,10 +337,10 @@ def register_as_of(project_id: int | None, at: datetime, user: User | None = Non
     Title, stage, category and department are today's (their edits are audited, not versioned).
     With `user`, only what that user may see.
     """
-    state = _state_until(at)
+    state, as_of = _as_of(at)
     query = (sa.select(Risk.id, Risk.project_id, Risk.title, Risk.stage, Risk.category,
-                       Risk.department_id, state.c.level, state.c.status)
-             .join(state, state.c.risk_id == Risk.id)
+                       Risk.department_id, state.to_level, state.to_status)
+             .select_from(Risk).join(state, as_of)
              .order_by(Risk.project_id, Risk.id))
     if project_id is not None:
         query = query.where(Risk.project_id == project_id)
@@ -484,19 +486,19 @@ def risk_figures(user: User, week: str | date | None = None, *, projects_limit: 
     monday = parse_week(week)
     start, end = _week_bounds(monday)
     until = end - timedelta(microseconds=1)
-    state = _state_until(until)
+    state, as_of = _as_of(until)
     visible = risk_condition(user)
-    open_ = state.c.status.in_([s.value for s in OPEN_STATUSES])
-    rank = level_rank_sql(state.c.level)
+    open_ = state.to_status.in_([s.value for s in OPEN_STATUSES])
+    rank = level_rank_sql(state.to_level)
 
     def level_count(lvl: RiskLevel):
-        return sa.func.sum(sa.case((state.c.level == lvl.value, 1), else_=0))
+        return sa.func.sum(sa.case((state.to_level == lvl.value, 1), else_=0))
 
     open_by_level = {lvl: 0 for lvl in RiskLevel}
     for lvl, n in db.session.execute(
-            sa.select(state.c.level, sa.func.count()).select_from(Risk)
-            .join(state, state.c.risk_id == Risk.id).where(visible, open_)
-            .group_by(state.c.level)):
+            sa.select(state.to_level, sa.func.count()).select_from(Risk)
+            .join(state, as_of).where(visible, open_)
+            .group_by(state.to_level)):
         open_by_level[RiskLevel(lvl)] = n
 
     top = sa.func.max(rank).label("top")
@@ -504,7 +506,7 @@ def risk_figures(user: User, week: str | date | None = None, *, projects_limit: 
         sa.select(Project.id, Project.code, Project.name, Project.stage, top,
                   level_count(RiskLevel.high), level_count(RiskLevel.medium),
                   level_count(RiskLevel.low))
-        .select_from(Risk).join(state, state.c.risk_id == Risk.id)
+        .select_from(Risk).join(state, as_of)
         .join(Project, Project.id == Risk.project_id).where(visible, open_)
         .group_by(Project.id, Project.code, Project.name, Project.stage)
         .order_by(top.desc(), level_count(RiskLevel.high).desc(),
@@ -518,7 +520,7 @@ def risk_figures(user: User, week: str | date | None = None, *, projects_limit: 
     for stage, category, high, medium, low in db.session.execute(
             sa.select(Risk.stage, Risk.category, level_count(RiskLevel.high),
                       level_count(RiskLevel.medium), level_count(RiskLevel.low))
-            .select_from(Risk).join(state, state.c.risk_id == Risk.id).where(visible, open_)
+            .select_from(Risk).join(state, as_of).where(visible, open_)
             .group_by(Risk.stage, Risk.category)):
         heat[(Stage(stage), RiskCategory(category))] = HeatCell(high, medium, low)
 
