@@ -266,3 +266,22 @@ def test_the_visit_form_seam_reads_fields_and_checks_before_the_visit_exists(
     assert service.check_rerates(supervisor, project, changes) == {}
     written = service.rerate_from_visit(supervisor, make_visit(project, supervisor), changes)
     assert [(c.risk_id, c.to_level) for c in written] == [(land.id, RiskLevel.high)]
+
+
+def test_demo_registers_are_consistent_with_their_history(db, admin, make_project, make_user):
+    import random
+
+    from tracker.risks.demo import add_demo_risks
+
+    sup = make_user("supervisor")
+    for _n in range(6):
+        make_project(supervisor=sup)
+    now = utc(2026, 11, 24, 2)
+    written = add_demo_risks(random.Random(3), now=now)
+    db.session.commit()
+    risks = db.session.scalars(sa.select(Risk)).all()
+    assert written == len(risks) > 0
+    as_of_now = {s.risk_id: (s.level, s.status) for s in service.register_as_of(None, now)}
+    assert as_of_now == {r.id: (r.level, r.status) for r in risks}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(RiskChange)
+                             .where(RiskChange.reason == "")) == 0
