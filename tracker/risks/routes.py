@@ -90,7 +90,8 @@ def new():
     project = get_visible_or_404(Project, request.args.get("project_id"), current_user)
     if not svc.can_change(project, current_user):
         abort(403)
-    form = RiskForm(stage=project.stage.value) if request.method == "GET" else RiskForm()
+    form = (RiskForm(stage=project.stage.value, level="medium") if request.method == "GET"
+            else RiskForm())
     if form.validate_on_submit():
         try:
             risk = svc.create_risk(current_user, project, title=form.title.data,
