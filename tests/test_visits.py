@@ -225,6 +225,7 @@ def test_visit_far_from_the_project_is_flagged_for_headquarters(db, site, login,
     visit = db.session.scalars(sa.select(Visit)).one()
     assert visit.far_from_site is True
     assert visit_service.distance_m(27.13, 112.95, 27.08, 112.95) == pytest.approx(5560, rel=0.01)
+    assert "约 5.6 公里" in client.get(f"/visits/{visit.id}").get_data(as_text=True)
     client.post("/logout")
     login(admin)
     page = client.get("/visits/activity").get_data(as_text=True)

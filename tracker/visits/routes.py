@@ -113,7 +113,11 @@ def show(visit_id: int):
         abort(404)
     can_attach = current_user.role is Role.admin or visit_service.may_log_visit(
         current_user, visit.project)
+    project = visit.project
+    distance_km = (visit_service.distance_m(visit.lat, visit.lon, project.lat, project.lon) / 1000
+                   if None not in (visit.lat, visit.lon, project.lat, project.lon) else None)
     return render_template("visits/show.html", visit=visit, attach_form=AttachForm(),
+                           distance_km=distance_km,
                            outcomes=visit_service.revisit_outcomes([visit]),
                            can_attach=can_attach, saved=request.args.get("saved") == "1")
 
