@@ -153,3 +153,15 @@ def test_tokens_are_revoked_in_the_database_on_deactivation(db, admin, make_user
     people.deactivate(admin, user)
     db.session.commit()
     assert db.session.scalar(sa.select(ApiToken.revoked_at).where(ApiToken.user_id == user.id))
+
+
+def test_the_user_list_filters_by_role_and_status(client, db, admin, login, make_user):
+    active, gone = make_user("supervisor", name="在岗监察"), make_user("supervisor", name="离岗监察")
+    make_user("viewer", name="县领导甲")
+    people.deactivate(admin, gone)
+    db.session.commit()
+    login(admin)
+    page = client.get("/admin/users?role=supervisor&status=active").get_data(as_text=True)
+    assert "在岗监察" in page and "离岗监察" not in page and "县领导甲" not in page
+    assert '<option value="supervisor" selected>' in page
+    assert "离岗监察" in client.get("/admin/users?q=离岗").get_data(as_text=True)

@@ -79,7 +79,7 @@ def users():
         query = query.where(User.active.is_(False))
     page = db.paginate(query.order_by(User.active.desc(), User.role, User.username),
                        per_page=50, error_out=False)
-    return render_template("admin/users.html", page=page, q=q, role=role, status=status)
+    return render_template("admin/users.html", page=page, q=q, role_filter=role, status=status)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
