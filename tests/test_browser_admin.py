@@ -87,6 +87,16 @@ def test_admin_creates_a_user_enters_a_holiday_and_finds_both_in_the_audit_viewe
     table = page.inner_text(".audit-table")
     assert "录入全年节假日" in table and "新建用户" not in table
 
+    # A setting changed in the page is in force at once and logged.
+    page.goto(f"{server}/admin/settings")
+    page.fill("#reminder_hour", "9")
+    page.screenshot(path=str(SHOTS / "admin-settings.png"), full_page=True)
+    page.click("#submit")
+    page.wait_for_selector("text=立即生效")
+    assert page.input_value("#reminder_hour") == "9"
+    page.goto(f"{server}/admin/departments")
+    page.screenshot(path=str(SHOTS / "admin-departments.png"), full_page=True)
+
     # The same pages on a phone.
     phone = chromium_browser.new_page(viewport={"width": 375, "height": 740}, locale="zh-CN",
                                       storage_state=page.context.storage_state())
