@@ -128,10 +128,10 @@ def _prepare_image(data: bytes, name: str) -> PreparedUpload:
                 image = ImageOps.exif_transpose(image)
                 content_type, out_format, _ = IMAGE_FORMATS[kind]
                 image = _for_format(image, out_format)
-                image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+                image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS, reducing_gap=2.0)
                 stored = _encode(image, out_format)
                 thumb = image.copy()
-                thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+                thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS, reducing_gap=2.0)
                 thumbnail = _encode(_for_format(thumb, "JPEG"), "JPEG", quality=80)
     except UploadRejected:
         raise
