@@ -71,3 +71,12 @@ def test_openapi_document_is_generated(client):
     assert {"/api/v1/tokens", "/api/v1/tokens/current", "/api/v1/me"} <= set(spec["paths"])
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert spec["paths"]["/api/v1/tokens"]["post"]["security"] == []
+
+
+def test_list_total_counts_everything_for_readers_of_all(client, make_user, make_department,
+                                                         token_for):
+    for _ in range(3):
+        make_department()
+    headers = token_for(make_user("viewer"))
+    body = client.get("/api/v1/departments?per_page=2", headers=headers).get_json()
+    assert body["total"] == 3 and len(body["items"]) == 2

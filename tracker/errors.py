@@ -27,8 +27,9 @@ def envelope(status: int, message: str, fields: dict | None = None, code: str | 
 
 def _validation_fields(error: HTTPException) -> dict:
     """webargs puts messages under {location: {field: [messages]}}; name each field."""
-    messages = (getattr(error, "data", None) or {}).get("messages") or {}
-    fields = {}
+    data = getattr(error, "data", None) or {}
+    fields = {str(k): "; ".join(_flatten(v)) for k, v in (data.get("errors") or {}).items()}
+    messages = data.get("messages") or {}
     for location, per_field in messages.items():
         if isinstance(per_field, dict):
             for name, msgs in per_field.items():

@@ -41,7 +41,9 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
 def paginate(query: sa.Select, page: int, per_page: int) -> dict:
     """One page of `query` (already ordered) with an exact total up to TOTAL_CAP."""
     items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-    capped = query.order_by(None).with_only_columns(sa.literal(1)).limit(TOTAL_CAP + 1).subquery()
+    capped = (query.order_by(None)
+              .with_only_columns(sa.literal(1), maintain_column_froms=True)
+              .limit(TOTAL_CAP + 1).subquery())
     total = db.session.scalar(sa.select(sa.func.count()).select_from(capped))
     body = {"items": items, "total": min(total, TOTAL_CAP), "page": page, "per_page": per_page}
     if total > TOTAL_CAP:
