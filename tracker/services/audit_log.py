@@ -13,9 +13,8 @@ from flask_babel import lazy_gettext as _l
 
 from ..calendar import TZ, end_of_local_day
 from ..extensions import db
-from ..models import (Action, AuditEntry, Problem, ProblemEvent, ProblemStatus, Project, Risk,
-                      RiskChange, RiskLevel, RiskStatus, Role, Stage, StageChange, SupervisorAssignment,
-                      User)
+from ..models import (Action, AuditEntry, ProblemEvent, ProblemStatus, Project, Risk, RiskChange,
+                      RiskLevel, RiskStatus, Role, Stage, StageChange, SupervisorAssignment, User)
 
 TOTAL_CAP = 10_000
 EXPORT_CAP = 100_000
