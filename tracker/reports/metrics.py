@@ -17,7 +17,9 @@ Definitions (DOMAIN.md, CONTRACT.md):
 - by department: the department the problem was handed to at the bound (assign/transfer events);
 - by week: the ISO week (Asia/Shanghai) in which the problem was registered, state as of D.
 
-Counting happens in GROUP BY queries. Working-day spans need the calendar, so those queries
+Counting happens in GROUP BY queries. A problem untouched since the bound is read from its
+row (the workflow keeps the row equal to its log); only those changed since are read back from
+the log, through the (problem_id, at) index. Working-day spans need the calendar, so those queries
 return one row per distinct date (or date pair) with a count, and Python weighs them: the rows
 are bounded by the number of calendar days, not by the number of problems.
 
@@ -184,51 +186,58 @@ def _visit_scope(user: User | None):
     return sa.true() if user is None else visit_condition(user)
 
 
-def _latest(bound: datetime, *where, columns=()):
-    """Per problem, the latest event before `bound` among those matching `where` (rn = 1)."""
+def _from_log(bound: datetime, column, *where, order=None):
+    """The value of `column` in the problem's latest event before `bound` matching `where`
+    (a correlated subquery: an index seek on (problem_id, at) per problem)."""
     E = ProblemEvent
-    rn = sa.func.row_number().over(partition_by=E.problem_id,
-                                   order_by=(E.at.desc(), E.id.desc())).label("rn")
-    return sa.select(E.problem_id, *columns, rn).where(E.at < bound, *where).subquery()
+    return (sa.select(column).where(E.problem_id == Problem.id, E.at < bound, *where)
+            .order_by(*(order if order is not None else (E.at.desc(), E.id.desc())))
+            .limit(1).scalar_subquery())
 
 
 def problem_states(bound: datetime, user: User | None = None, detail: bool = True):
     """A subquery: one row per visible problem registered before `bound`, with its state then.
 
     Columns: problem_id, project_id, stage, status, registered_on, registered_week (its
-    Monday); with `detail` also closed_on
-    and satisfaction (of the latest close), due_on (in force), department_id (in force),
-    original_due_on, escalated (the escalation level then, 0 none). Dates are 'YYYY-MM-DD' text.
+    Monday); with `detail` also closed_on and satisfaction (of the latest close), due_on (in
+    force), department_id (in force), original_due_on, escalated (the escalation level then,
+    0 none). Dates are 'YYYY-MM-DD' text.
+
+    The log is append-only and the workflow keeps each problem's row equal to what its log
+    says, so a problem with no event at or after `bound` stands then as it stands now: its row
+    is read as it is. Only problems that changed since are read back from their events.
     """
     E = ProblemEvent
-    state = _latest(bound, columns=(E.to_status.label("status"),))
+    changed = sa.exists().where(E.problem_id == Problem.id, E.at >= bound)
+
+    def then(from_log, current):
+        return sa.case((changed, from_log), else_=current)
+
     columns = [Problem.id.label("problem_id"), Problem.project_id, Problem.stage,
-               state.c.status, local_date(Problem.created_at).label("registered_on"),
+               then(_from_log(bound, E.to_status), Problem.status).label("status"),
+               local_date(Problem.created_at).label("registered_on"),
                local_week_start(Problem.created_at).label("registered_week")]
-    query = (sa.select().select_from(Problem)
-             .join(state, sa.and_(state.c.problem_id == Problem.id, state.c.rn == 1)))
     if detail:
-        close = _latest(bound, E.action == Action.close, columns=(
-            local_date(E.at).label("closed_on"),
-            E.data["satisfaction"].as_string().label("satisfaction")))
-        due = _latest(bound, E.data["due_on"].as_string().is_not(None),
-                      columns=(E.data["due_on"].as_string().label("due_on"),))
-        dept = _latest(bound, E.action.in_((Action.assign, Action.transfer)),
-                       columns=(E.data["department_id"].as_integer().label("department_id"),))
-        # Levels only go up, so the level at the bound is the highest one raised so far.
-        escalations = (sa.select(E.problem_id,
-                                 sa.func.max(E.data["level"].as_integer()).label("level"))
-                       .where(E.at < bound, E.action == Action.escalate)
-                       .group_by(E.problem_id).subquery())
-        query = (query
-                 .outerjoin(close, sa.and_(close.c.problem_id == Problem.id, close.c.rn == 1))
-                 .outerjoin(due, sa.and_(due.c.problem_id == Problem.id, due.c.rn == 1))
-                 .outerjoin(dept, sa.and_(dept.c.problem_id == Problem.id, dept.c.rn == 1))
-                 .outerjoin(escalations, escalations.c.problem_id == Problem.id))
-        columns += [close.c.closed_on, close.c.satisfaction, due.c.due_on, dept.c.department_id,
-                    date_text(Problem.original_due_on).label("original_due_on"),
-                    sa.func.coalesce(escalations.c.level, 0).label("escalated")]
-    return query.add_columns(*columns).where(_problem_scope(user)).subquery("problem_states")
+        is_close = E.action == Action.close
+        due = E.data["due_on"].as_string()
+        columns += [
+            then(local_date(_from_log(bound, E.at, is_close)),
+                 local_date(Problem.closed_at)).label("closed_on"),
+            then(_from_log(bound, E.data["satisfaction"].as_string(), is_close),
+                 Problem.satisfaction).label("satisfaction"),
+            then(_from_log(bound, due, due.is_not(None)),
+                 date_text(Problem.due_on)).label("due_on"),
+            then(_from_log(bound, E.data["department_id"].as_integer(),
+                           E.action.in_((Action.assign, Action.transfer))),
+                 Problem.department_id).label("department_id"),
+            date_text(Problem.original_due_on).label("original_due_on"),
+            # Levels only go up, so the level then is the highest one raised before.
+            then(sa.func.coalesce(_from_log(bound, E.data["level"].as_integer(),
+                                            E.action == Action.escalate), 0),
+                 Problem.escalation).label("escalated"),
+        ]
+    return (sa.select(*columns).where(Problem.created_at < bound, _problem_scope(user))
+            .subquery("problem_states"))
 
 
 def _sum(condition) -> sa.ColumnElement[int]:
@@ -457,32 +466,45 @@ def open_by_stage(user: User | None, day: date | None = None) -> dict[str, dict[
 
 def weekly_series(user: User | None, last_monday: date, weeks: int = 12) -> list[WeekPoint]:
     """New and closed problems per ISO week, and the cumulative closure rate at each week's end,
-    for `weeks` weeks ending with the week of `last_monday` (two queries)."""
+    for `weeks` weeks ending with the week of `last_monday` (two queries).
+
+    The cumulative figures are running sums of the log: registered = `record` events, withdrawn
+    = `withdraw` events (nothing leaves withdrawn), closed = `close` events less `reopen` events
+    from closed (the only ways into and out of closed).
+    """
     mondays = [last_monday - timedelta(weeks=i) for i in reversed(range(weeks))]
     start, end = bound_of(mondays[0] - timedelta(days=1)), bound_of(mondays[-1] + timedelta(days=6))
     E = ProblemEvent
+    columns = [
+        _sum(E.action == Action.record).label("new"),
+        _sum(E.action == Action.close).label("closed"),
+        _sum(E.action == Action.withdraw).label("withdrawn"),
+        _sum(sa.and_(E.action == Action.reopen, E.from_status == S.closed)).label("reopened"),
+    ]
+    counted = (Action.record, Action.close, Action.withdraw, Action.reopen)
     week = local_week_start(E.at)
+    scope = sa.select(Problem.id).where(_problem_scope(user))
+    visible = E.problem_id.in_(scope) if user is not None else sa.true()
     flows = {row.week: row for row in db.session.execute(
-        sa.select(week.label("week"), _sum(E.action == Action.record).label("new"),
-                  _sum(E.action == Action.close).label("closed"))
-        .select_from(E).join(Problem, Problem.id == E.problem_id)
-        .where(E.at >= start, E.at < end, E.action.in_((Action.record, Action.close)),
-               _problem_scope(user))
+        sa.select(week.label("week"), *columns)
+        .where(E.at >= start, E.at < end, E.action.in_(counted), visible)
         .group_by(week)).all()}
-    parts = []
-    for i, monday in enumerate(mondays):
-        st = problem_states(bound_of(monday + timedelta(days=6)), user, detail=False)
-        parts.append(sa.select(sa.literal(i).label("i"),
-                               _sum(st.c.status != S.withdrawn).label("total"),
-                               _sum(st.c.status == S.closed).label("closed")))
-    rates = {row.i: row for row in db.session.execute(sa.union_all(*parts)).all()}
+    before = db.session.execute(
+        sa.select(*columns).where(E.at < start, E.action.in_(counted), visible)).one()
+    registered, withdrawn = before.new, before.withdrawn
+    closed = before.closed - before.reopened
     points = []
-    for i, monday in enumerate(mondays):
-        flow, rate = flows.get(monday.isoformat()), rates.get(i)
+    for monday in mondays:
+        flow = flows.get(monday.isoformat())
+        if flow is not None:
+            registered += flow.new
+            withdrawn += flow.withdrawn
+            closed += flow.closed - flow.reopened
+        total = registered - withdrawn
         points.append(WeekPoint(
             week=iso_week(monday), monday=monday,
             new=flow.new if flow else 0, closed=flow.closed if flow else 0,
-            cumulative_closure_rate=(rate.closed / rate.total) if rate and rate.total else None))
+            cumulative_closure_rate=closed / total if total else None))
     return points
 
 
