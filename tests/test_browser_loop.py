@@ -54,6 +54,16 @@ def phone(browser, server, user):
     return page
 
 
+def a_photo() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (800, 600), (230, 230, 220)).save(out, "JPEG")
+    return out.getvalue()
+
+
 def no_sideways_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
@@ -114,8 +124,11 @@ def test_a_problem_from_the_checklist_is_closed_after_a_revisit(
     dep.wait_for_selector("text=已签收")
     dep.click("#action-report summary")
     dep.fill("#report-comment", "已督促施工单位补发3月工资40.2万元，工人签字确认")
+    dep.set_input_files("#report-evidence", files=[
+        {"name": "工资发放签字表.jpg", "mimeType": "image/jpeg", "buffer": a_photo()}])
     dep.click("#action-report button[type=submit]")
     dep.wait_for_selector("text=已反馈整改")
+    assert "工资发放签字表" in dep.inner_text(".evidence")
     dep.screenshot(path=str(SHOTS / "loop-4-department-reported.png"), full_page=True)
     assert no_sideways_scroll(dep)
 

@@ -178,3 +178,43 @@ def test_list_page_runs_a_fixed_number_of_queries(db, admin, make_project, make_
     for _ in range(12):
         make_problem(make_project(), "rectifying", department=make_department())
     assert count_queries() == few
+
+
+def test_report_carries_evidence_and_a_refused_file_writes_nothing(
+        app, db, admin, make_user, make_project, make_department, make_problem, browser_for):
+    import io
+
+    from PIL import Image
+
+    from tracker.models import Attachment
+
+    dept = make_department()
+    liaison = make_user("department", department=dept)
+    problem = make_problem(make_project(), "rectifying", department=dept)
+    web = browser_for(liaison)
+    photo = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 40, 40)).save(photo, "JPEG")
+
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    refused = web.post(f"/problems/{problem.id}/actions/report", data={
+        "version": str(problem.version), "comment": "已整改",
+        "evidence": [(io.BytesIO(svg), "evil.svg")]}, content_type="multipart/form-data")
+    assert refused.status_code == 400 and "evil.svg" in refused.get_data(as_text=True)
+    db.session.refresh(problem)
+    assert problem.status is ProblemStatus.rectifying
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 0
+
+    photo.seek(0)
+    done = web.post(f"/problems/{problem.id}/actions/report", data={
+        "version": str(problem.version), "comment": "已整改，附现场照片",
+        "evidence": [(photo, "现场照片.jpg")]}, content_type="multipart/form-data")
+    assert done.status_code == 302
+    attachment = db.session.scalar(sa.select(Attachment))
+    assert attachment.problem_id == problem.id and attachment.uploaded_by_id == liaison.id
+    page = web.get(f"/problems/{problem.id}").get_data(as_text=True)
+    assert "现场照片" in page
+    served = web.get(f"/visits/files/{attachment.id}")
+    assert served.status_code == 200 and served.headers["Content-Type"].startswith("image/")
+    # Someone who may not see the problem may not fetch its evidence either.
+    stranger = browser_for(make_user("department", department=make_department()))
+    assert stranger.get(f"/visits/files/{attachment.id}").status_code == 404

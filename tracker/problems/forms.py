@@ -25,7 +25,7 @@ class ProblemForm(FlaskForm):
 ACTION_FIELDS: dict[Action, list[str]] = {
     Action.assign: ["department_id", "handling_class", "co_department_ids", "comment"],
     Action.accept: ["plan", "planned_on", "comment"],
-    Action.report: ["comment"],
+    Action.report: ["comment", "evidence"],
     Action.close: ["satisfaction", "comment"],
     Action.reopen: ["comment", "satisfaction_optional"],
     Action.withdraw: ["comment"],

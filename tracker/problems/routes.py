@@ -1,6 +1,7 @@
 """Pages: the problem list, each problem's story with its actions, and recording a problem."""
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
@@ -9,9 +10,9 @@ from ..calendar import local_today
 from ..extensions import db
 from ..models import Action, ChecklistItem, Department, Problem, ProblemEvent, Project, Role
 from ..services import problems as service
-from ..services import settings
+from ..services import settings, uploads
 from ..visibility import get_visible_or_404, visible
-from ..workflow import WorkflowError, available_actions
+from ..workflow import InvalidFields, WorkflowError, available_actions
 from . import forms
 
 bp = Blueprint("problems", __name__, url_prefix="/problems")
@@ -58,6 +59,7 @@ def _show(problem: Problem, *, error: WorkflowError | None = None, failed: str |
         "problems/show.html", problem=problem, events=events, actions=actions,
         departments=departments, department_names=named, checklist_item=item,
         project_link=project_visible, overdue=service.is_overdue(problem),
+        evidence=service.evidence(problem),
         late_days=service.overdue_days([problem]).get(problem.id),
         F=forms, error=error, failed=failed, failed_label=_action_label(failed),
         submitted=submitted or {}), status
@@ -79,19 +81,45 @@ def show(problem_id: int):
 @bp.route("/<int:problem_id>/actions/<action>", methods=["POST"])
 @login_required
 def act(problem_id: int, action: str):
+    """One action from the problem page; a report may carry evidence files, all or nothing."""
     problem = get_visible_or_404(Problem, problem_id, current_user)
     fields = forms.action_fields_from(request.form)
     version = fields.pop("version", None)
+    written = []
     try:
+        prepared = _evidence_files()
         event = service.take_action(current_user, problem, action, version=version, **fields)
+        if prepared:
+            service.attach_evidence(current_user, problem, prepared)
+            written = uploads.write(current_app.config["UPLOAD_DIR"], prepared)
         db.session.commit()
     except WorkflowError as error:
         db.session.rollback()
         problem = get_visible_or_404(Problem, problem_id, current_user)
         return _show(problem, error=error, failed=action, submitted=request.form,
                      status=ERROR_STATUS.get(error.code, 409))
+    except Exception:
+        db.session.rollback()
+        uploads.discard(written)
+        raise
     flash(_("已%(action)s", action=event.action.label), "success")
     return redirect(url_for("problems.show", problem_id=problem_id))
+
+
+def _evidence_files() -> list:
+    """The checked evidence files of the form (none is fine); a refused one names the field."""
+    limit = current_app.config.get("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+    prepared = []
+    for storage in request.files.getlist("evidence"):
+        if not storage or not storage.filename:
+            continue
+        try:
+            data = uploads.read_limited(storage.stream, limit, storage.filename)
+            prepared.append(uploads.prepare(data, storage.filename, limit))
+        except uploads.UploadRejected as rejected:
+            message = f"{rejected.name}：{rejected.message}" if rejected.name else rejected.message
+            raise InvalidFields(message, {"evidence": message}) from None
+    return prepared
 
 
 @bp.route("/new", methods=["GET", "POST"])

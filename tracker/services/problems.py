@@ -12,10 +12,11 @@ from sqlalchemy.orm import selectinload
 from .. import workflow
 from ..calendar import WorkCalendar, load_calendar, local_today
 from ..extensions import db
-from ..models import (HANDLING_CLASSES, Action, ChecklistItem, Problem, ProblemEvent, ProblemStatus,
-                      Project, Source, Stage, User)
+from ..models import (HANDLING_CLASSES, Action, Attachment, ChecklistItem, Problem, ProblemEvent,
+                      ProblemStatus, Project, Role, Source, Stage, User)
 from ..visibility import visible
-from ..workflow import InvalidFields
+from ..workflow import InvalidFields, NotAllowed
+from . import uploads
 
 S = ProblemStatus
 ACTIVE = (S.open, S.assigned, S.rectifying, S.rectified)
@@ -78,6 +79,22 @@ def take_action(actor: User, problem: Problem, action: str | Action, *, version:
         # The same helping department named twice is one department (the link table's key).
         fields["co_department_ids"] = list(dict.fromkeys(fields["co_department_ids"]))
     return workflow.apply(problem, action, actor, version=version, **fields)
+
+
+def attach_evidence(actor: User, problem: Problem,
+                    prepared: list["uploads.PreparedUpload"]) -> list[Attachment]:
+    """Rectification evidence (photos, PDFs) on a problem, by those who work on it: the lead
+    department, the project's supervisor, admin. Rows flushed with their audit entries; the
+    caller writes the files (uploads.write) once the transaction is sure to commit."""
+    rels = workflow.relations(problem, actor)
+    if not rels & {workflow.Rel.admin, workflow.Rel.supervisor, workflow.Rel.lead_department}:
+        raise NotAllowed("您无权为该问题上传整改材料")
+    return [uploads.add_attachment(actor, item, problem=problem) for item in prepared]
+
+
+def evidence(problem: Problem) -> list[Attachment]:
+    return db.session.scalars(sa.select(Attachment).where(Attachment.problem_id == problem.id)
+                              .order_by(Attachment.id)).all()
 
 
 # ---------------------------------------------------------------- the list
