@@ -150,3 +150,19 @@ def register(app: Flask) -> None:
         for name, data in pack.files.items():
             (target / name).write_bytes(data)
             click.echo(str(target / name))
+
+    @app.cli.command("seed-bench")
+    @click.option("--projects", type=click.IntRange(min=1), default=10_000, show_default=True)
+    @click.option("--problems", type=click.IntRange(min=0), default=1_000_000, show_default=True)
+    @click.option("--seed", type=int, default=9, show_default=True, help="random seed")
+    def seed_bench(projects, problems, seed):
+        """Fill an empty database with a large synthetic history for benchmarks."""
+        from .services import bench
+
+        try:
+            summary = bench.seed(projects, problems, seed=seed)
+        except bench.BenchError as error:
+            db.session.rollback()
+            raise click.ClickException(str(error)) from None
+        db.session.commit()
+        click.echo(summary)
