@@ -218,3 +218,28 @@ def test_report_carries_evidence_and_a_refused_file_writes_nothing(
     # Someone who may not see the problem may not fetch its evidence either.
     stranger = browser_for(make_user("department", department=make_department()))
     assert stranger.get(f"/visits/files/{attachment.id}").status_code == 404
+
+
+def test_problem_page_runs_a_fixed_number_of_queries(db, admin, make_user, make_project,
+                                                     make_department, make_problem, browser_for):
+    from tracker import workflow
+
+    web = browser_for(admin)
+    problem = make_problem(make_project(), "rectifying", department=make_department())
+
+    def count_queries() -> int:
+        seen = []
+        listener = lambda *args: seen.append(1)  # noqa: E731
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert web.get(f"/problems/{problem.id}").status_code == 200
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    few = count_queries()
+    for i in range(10):  # a long story by many hands
+        workflow.apply(problem, "comment", make_user("admin"), comment=f"督促{i}")
+    db.session.commit()
+    assert count_queries() == few
+

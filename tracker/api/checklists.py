@@ -2,6 +2,7 @@
 import marshmallow as ma
 import sqlalchemy as sa
 from flask import abort
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import CheckResult, ChecklistItem, HANDLING_CLASSES, Project, Role, Stage
@@ -86,7 +87,10 @@ def project_checklist(args, project_id):
         items = []
     else:
         if service.ensure_items(project, stage):
-            db.session.commit()  # the project's copy of new template lines, made once
+            try:
+                db.session.commit()  # the project's copy of new template lines, made once
+            except IntegrityError:  # another request made them at the same moment
+                db.session.rollback()
         items = service.project_items(project, stage)
     page, per_page = args["page"], args["per_page"]
     shown = _with_problem_ids(items[(page - 1) * per_page: page * per_page])
