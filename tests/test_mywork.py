@@ -328,3 +328,17 @@ def test_long_lists_show_the_most_urgent_and_count_the_rest(client, scene, login
     assert scene["to_report"].title not in html
     assert 'id="more-items"' in html and "另有 2 项未列出" in html
     assert "全部 4" in html  # the filter chips still count everything
+
+
+def test_counts_agree_with_the_items_and_a_limit_keeps_the_most_urgent(db, admin, scene):
+    from collections import Counter
+
+    from tracker.services.mywork import my_work
+
+    for user in (scene["dept_user"], scene["sup"], admin):
+        work = my_work(user)
+        assert Counter(i.kind for i in work.items) == work.counts, user.role
+        top = my_work(user, limit=1)
+        assert top.counts == work.counts
+        assert top.items[:1] == work.items[:1]
+    assert my_work(admin).counts and my_work(scene["dept_user"]).counts  # not a vacuous check

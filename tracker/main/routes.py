@@ -54,12 +54,13 @@ def accountability_outcomes():
 @bp.route("/")
 @login_required
 def index():
-    work = mywork.my_work(current_user)
+    work = mywork.my_work(current_user, limit=PAGE_LIMIT)
     kind = request.args.get("kind")
     kind = kind if kind in mywork.KINDS else None
-    chosen = [i for i in work.items if kind is None or i.kind == kind]
+    shown = [i for i in work.items if kind is None or i.kind == kind][:PAGE_LIMIT]
+    waiting = work.counts.get(kind, 0) if kind else work.total
     return render_template("main/index.html", work=work, kinds=mywork.KINDS, kind=kind,
-                           shown=chosen[:PAGE_LIMIT], hidden=len(chosen) - PAGE_LIMIT)
+                           shown=shown, hidden=waiting - len(shown))
 
 
 @bp.route("/notifications")

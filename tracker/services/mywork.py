@@ -117,21 +117,39 @@ class WeekFigures:
 class MyWork:
     items: list[WorkItem] = field(default_factory=list)
     figures: WeekFigures | None = None
+    # How many items of each kind wait in all (with a `limit`, more than `items` holds).
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
 
 
-def my_work(user: User, today: date | None = None,
-            calendar: WorkCalendar | None = None) -> MyWork:
+def my_work(user: User, today: date | None = None, calendar: WorkCalendar | None = None,
+            limit: int | None = None) -> MyWork:
+    """What waits on `user`, most urgent first. With `limit`, each query fetches at most that
+    many of its most urgent rows (a page shows the top); `counts` always counts everything."""
     today = today or local_today()
     calendar = calendar or load_calendar(db.session)
     soon = calendar.add_working_days(today, 1)
     late = WorkingDaysBack(calendar, today)
     builder = {Role.department: _department, Role.supervisor: _supervisor,
                Role.admin: _admin, Role.viewer: _viewer}[user.role]
-    work = builder(user, today, soon, late)
+    work = builder(user, today, soon, late, limit)
     if user.role in (Role.department, Role.supervisor):
-        work.items.extend(_instructions(user, today, late))
+        instructions = _instructions(user, today, late)
+        work.items.extend(instructions)
+        if instructions:
+            work.counts["instruction"] = len(instructions)
     work.items.sort(key=WorkItem.sort_key)
     return work
+
+
+def _count_by_kind(kind, where) -> dict[str, int]:
+    """{kind: count} of the problems matching `where`, `kind` being an SQL CASE of kind names."""
+    rows = db.session.execute(sa.select(kind.label("kind"), sa.func.count(Problem.id))
+                              .where(*where).group_by(kind)).all()
+    return {k: n for k, n in rows if n}
 
 
 def _overdue_days(due_on: date | None, today: date, late: WorkingDaysBack) -> int:
@@ -140,11 +158,15 @@ def _overdue_days(due_on: date | None, today: date, late: WorkingDaysBack) -> in
     return late.since(due_on)
 
 
-def _problem_rows(where, *extra_columns):
+def _problem_rows(where, *extra_columns, limit: int | None = None):
+    """Rows of the problems matching `where`, the earliest due (the most overdue) first."""
     query = (sa.select(Problem.id, Problem.title, Problem.status, Problem.due_on,
                        Project.id.label("project_id"), Project.name.label("project_name"),
                        *extra_columns)
-             .join(Project, Project.id == Problem.project_id).where(*where))
+             .join(Project, Project.id == Problem.project_id).where(*where)
+             .order_by(Problem.due_on.asc().nulls_last(), Problem.id))
+    if limit is not None:
+        query = query.limit(limit)
     return db.session.execute(query).all()
 
 
@@ -163,12 +185,14 @@ def _urgency(row, today: date, soon: date, normal: str) -> str:
     return normal
 
 
-def _department(user: User, today, soon, late) -> MyWork:
-    rows = _problem_rows([Problem.department_id == user.department_id,
-                          Problem.status.in_(HANDED_OVER)])
+def _department(user: User, today, soon, late, limit) -> MyWork:
+    where = [Problem.department_id == user.department_id, Problem.status.in_(HANDED_OVER)]
+    rows = _problem_rows(where, limit=limit)
     normal = {S.assigned: "to_accept", S.rectifying: "to_report"}
+    kind = sa.case((Problem.due_on < today, "overdue"), (Problem.due_on <= soon, "due_soon"),
+                   (Problem.status == S.assigned, "to_accept"), else_="to_report")
     return MyWork([_problem_item(_urgency(r, today, soon, normal[r.status]), r, today, late)
-                   for r in rows])
+                   for r in rows], counts=_count_by_kind(kind, where))
 
 
 def _supervised_projects(user: User):
@@ -176,12 +200,15 @@ def _supervised_projects(user: User):
         SupervisorAssignment.user_id == user.id, SupervisorAssignment.ended_at.is_(None))
 
 
-def _supervisor(user: User, today, soon, late) -> MyWork:
+def _supervisor(user: User, today, soon, late, limit) -> MyWork:
     projects = _supervised_projects(user)
     items = []
     # Problems whose ball is in the supervisor's court: to revisit (rectified) and to assign.
-    for r in _problem_rows([Problem.project_id.in_(projects),
-                            Problem.status.in_((S.rectified, S.open))]):
+    where = [Problem.project_id.in_(projects), Problem.status.in_((S.rectified, S.open))]
+    kind = sa.case((Problem.status == S.open, "to_assign"), (Problem.due_on < today, "overdue"),
+                   (Problem.due_on <= soon, "due_soon"), else_="to_revisit")
+    counts = _count_by_kind(kind, where)
+    for r in _problem_rows(where, limit=limit):
         normal = "to_revisit" if r.status is S.rectified else "to_assign"
         kind = normal if r.status is S.open else _urgency(r, today, soon, normal)
         items.append(_problem_item(kind, r, today, late))
@@ -195,8 +222,11 @@ def _supervisor(user: User, today, soon, late) -> MyWork:
     for project_id, name, count in unchecked:
         items.append(WorkItem(kind="unchecked_items", project_id=project_id, project_name=name,
                               title=name, detail=gettext("%(n)s 项未检查", n=count)))
-    items.extend(_stale_projects(Project.id.in_(projects), today, late))
-    return MyWork(items)
+    stale = _stale_projects(Project.id.in_(projects), today, late)
+    items.extend(stale)
+    counts.update({k: n for k, n in (("unchecked_items", len(unchecked)),
+                                      ("stale_project", len(stale))) if n})
+    return MyWork(items, counts=counts)
 
 
 def _stale_projects(where, today: date, late: WorkingDaysBack) -> list[WorkItem]:
@@ -224,37 +254,47 @@ def _stale_projects(where, today: date, late: WorkingDaysBack) -> list[WorkItem]
     return items
 
 
-def _admin(user: User, today, soon, late) -> MyWork:
+def _admin(user: User, today, soon, late, limit) -> MyWork:
     items = []
-    rows = _problem_rows([Problem.status.in_(ACTIVE),
-                          sa.or_(sa.and_(Problem.due_on.is_not(None), Problem.due_on < today),
-                                 Problem.escalation > 0,
-                                 Problem.extension_requested_on.is_not(None))],
-                         Problem.escalation, Problem.extension_requested_on)
-    for r in rows:
-        overdue = r.due_on is not None and r.due_on < today
-        if overdue:
-            detail = (gettext("督办等级 %(n)s · %(label)s", n=r.escalation,
-                              label=gettext(ESCALATION_LABELS[r.escalation]))
-                      if r.escalation else "")
-            items.append(_problem_item("overdue", r, today, late, detail=detail))
-        elif r.escalation > 0:
-            items.append(_problem_item("escalated", r, today, late, detail=gettext(
-                "督办等级 %(n)s · %(label)s", n=r.escalation,
-                label=gettext(ESCALATION_LABELS[r.escalation]))))
-        if r.extension_requested_on is not None:
-            d = r.extension_requested_on
-            items.append(_problem_item("extension_request", r, today, late,
-                                       detail=gettext("申请延期至 %(d)s",
-                                                      d=f"{d.year}年{d.month}月{d.day}日")))
-    projects = db.session.execute(
-        sa.select(Project.id, Project.name)
-        .where(Project.stage != Stage.completed,
-               ~Project.id.in_(sa.select(SupervisorAssignment.project_id)
-                               .where(SupervisorAssignment.ended_at.is_(None))))).all()
+    active = Problem.status.in_(ACTIVE)
+    is_overdue = sa.and_(Problem.due_on.is_not(None), Problem.due_on < today)
+    overdue = [active, is_overdue]
+    escalated = [active, Problem.escalation > 0, ~is_overdue]
+    asks = [active, Problem.extension_requested_on.is_not(None)]
+
+    def level(escalation: int) -> str:
+        return gettext("督办等级 %(n)s · %(label)s", n=escalation,
+                       label=gettext(ESCALATION_LABELS[escalation]))
+
+    extra = (Problem.escalation, Problem.extension_requested_on)
+    for r in _problem_rows(overdue, *extra, limit=limit):
+        items.append(_problem_item("overdue", r, today, late,
+                                   detail=level(r.escalation) if r.escalation else ""))
+    for r in _problem_rows(escalated, *extra, limit=limit):
+        items.append(_problem_item("escalated", r, today, late, detail=level(r.escalation)))
+    for r in _problem_rows(asks, *extra, limit=limit):
+        d = r.extension_requested_on
+        items.append(_problem_item("extension_request", r, today, late,
+                                   detail=gettext("申请延期至 %(d)s",
+                                                  d=f"{d.year}年{d.month}月{d.day}日")))
+
+    def count_if(condition):
+        return sa.func.sum(sa.case((condition, 1), else_=0))
+
+    figures = db.session.execute(sa.select(
+        count_if(is_overdue), count_if(sa.and_(Problem.escalation > 0, ~is_overdue)),
+        count_if(Problem.extension_requested_on.is_not(None))).where(active)).one()
+    unsupervised = [Project.stage != Stage.completed,
+                    ~Project.id.in_(sa.select(SupervisorAssignment.project_id)
+                                    .where(SupervisorAssignment.ended_at.is_(None)))]
+    query = sa.select(Project.id, Project.name).where(*unsupervised).order_by(Project.id)
+    projects = db.session.execute(query.limit(limit) if limit is not None else query).all()
     items.extend(WorkItem(kind="no_supervisor", project_id=pid, project_name=name, title=name)
                  for pid, name in projects)
-    return MyWork(items)
+    no_supervisor = db.session.scalar(sa.select(sa.func.count(Project.id)).where(*unsupervised))
+    counts = dict(zip(("overdue", "escalated", "extension_request", "no_supervisor"),
+                      (int(n or 0) for n in (*figures, no_supervisor))))
+    return MyWork(items, counts={k: n for k, n in counts.items() if n})
 
 
 def _instructions(user: User, today: date, late: WorkingDaysBack) -> list[WorkItem]:
@@ -287,7 +327,7 @@ def _instructions(user: User, today: date, late: WorkingDaysBack) -> list[WorkIt
     return items
 
 
-def _viewer(user: User, today, soon, late) -> MyWork:
+def _viewer(user: User, today, soon, late, limit) -> MyWork:
     return MyWork(figures=week_figures(user, today))
 
 
