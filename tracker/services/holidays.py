@@ -160,7 +160,7 @@ def save_year(actor: User, year: int, days_off: str, days_worked: str) -> list[C
         db.session.add(row)
         rows.append(row)
     after = _summary(rows)
-    if before != after or existing:
+    if before != after:
         audit(actor, "calendar.year", "calendar", year,
               {"year": year, "before": before, "after": after})
     db.session.flush()
