@@ -15,6 +15,7 @@ from ..extensions import db
 from ..models import (ESCALATION_LABELS, Action, ChecklistItem, Problem, ProblemEvent,
                       ProblemStatus, Project, Role, Stage, SupervisorAssignment, User, Visit)
 from ..visibility import problem_condition
+from ..workflow import WorkflowError
 
 S = ProblemStatus
 ACTIVE = (S.open, S.assigned, S.rectifying, S.rectified)
@@ -32,7 +33,7 @@ def setting(key: str, default: int) -> int:
         return default
     try:
         return settings.get(key)
-    except Exception:  # noqa: BLE001 - an unknown key or a bad stored value: use the default
+    except WorkflowError:  # a key that service does not know (yet): the default
         return default
 
 
