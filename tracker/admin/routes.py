@@ -104,7 +104,8 @@ def new_user():
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def user(user_id: int):
     target = _get(User, user_id)
-    form = forms.EditUserForm(_active_departments(), obj=target if request.method == "GET" else None)
+    form = forms.EditUserForm(_active_departments(),
+                              obj=target if request.method == "GET" else None)
     if request.method == "GET":
         form.role.data = target.role.value
     if form.validate_on_submit():
@@ -207,7 +208,8 @@ def departments():
         .group_by(Problem.department_id)).all())
     liaisons = dict(db.session.execute(
         sa.select(User.department_id, sa.func.count()).where(
-            User.department_id.is_not(None), User.active.is_(True)).group_by(User.department_id)).all())
+            User.department_id.is_not(None), User.active.is_(True))
+        .group_by(User.department_id)).all())
     rows = db.session.scalars(sa.select(Department).order_by(Department.active.desc(),
                                                              Department.code)).all()
     names = {d.id: d.name for d in rows}
@@ -454,7 +456,8 @@ def _audit_filters():
     filters = audit_log.Filters(
         actor_id=form.actor_id.data if form.actor_id.data in known_users else None,
         category=form.category.data if form.category.data in audit_log.CATEGORIES else None,
-        object_type=form.object_type.data if form.object_type.data in audit_log.OBJECT_TYPES else None,
+        object_type=(form.object_type.data if form.object_type.data in audit_log.OBJECT_TYPES
+                     else None),
         object_id=ok(form.object_id), date_from=ok(form.date_from), date_to=ok(form.date_to))
     return form, filters
 

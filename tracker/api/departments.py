@@ -15,7 +15,8 @@ class DepartmentSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
-    active = ma.fields.Boolean(metadata={"description": "false: retired or merged; takes no new problems"})
+    active = ma.fields.Boolean(
+        metadata={"description": "false: retired or merged; takes no new problems"})
     merged_into_id = ma.fields.Integer(allow_none=True)
 
 
@@ -45,7 +46,8 @@ def list_departments(args):
     if "active" in args:
         query = query.where(Department.active.is_(args["active"]))
     if q := (args.get("q") or "").strip():
-        query = query.where(sa.or_(Department.code.ilike(f"%{q}%"), Department.name.ilike(f"%{q}%")))
+        like = f"%{q}%"
+        query = query.where(sa.or_(Department.code.ilike(like), Department.name.ilike(like)))
     return paginate(query.order_by(Department.code), args["page"], args["per_page"])
 
 

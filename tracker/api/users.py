@@ -42,14 +42,15 @@ PASSWORD = ma.validate.Regexp(r"^(?=.*[A-Za-z])(?=.*[0-9]).{8,200}$",
 
 
 class UserCreateSchema(ma.Schema):
-    username = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=64), NOT_BLANK])
+    username = ma.fields.String(required=True,
+                                validate=[ma.validate.Length(min=1, max=64), NOT_BLANK])
     name = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=100), NOT_BLANK])
     role = ma.fields.String(required=True, validate=ma.validate.OneOf(ROLES))
     department_id = ma.fields.Integer(allow_none=True,
                                       validate=ma.validate.Range(min=1, max=2**31 - 1),
                                       metadata={"description": "required for `department` users"})
     password = ma.fields.String(required=True, load_only=True, validate=PASSWORD,
-                                metadata={"description": "at least 8 characters, letters and digits"})
+                                metadata={"description": "8+ characters, letters and digits"})
     email = ma.fields.Email(allow_none=True, validate=ma.validate.Length(max=200))
     phone = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=32))
     must_change_password = ma.fields.Boolean(load_default=True, metadata={

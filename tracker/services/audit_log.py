@@ -256,7 +256,8 @@ def describe(keys) -> list[Row]:
 
     def load(model, ids, *options):
         if ids:
-            for obj in db.session.scalars(sa.select(model).where(model.id.in_(ids)).options(*options)):
+            query = sa.select(model).where(model.id.in_(ids)).options(*options)
+            for obj in db.session.scalars(query):
                 objects[(model.__name__, obj.id)] = obj
 
     load(ProblemEvent, by_source.get("problem"), sa.orm.joinedload(ProblemEvent.problem))
@@ -293,7 +294,8 @@ def describe(keys) -> list[Row]:
             obj_label = f"#{ev.problem_id} {ev.problem.title}"
             move = ""
             if ev.from_status is not None and ev.from_status != ev.to_status:
-                move = f"{ProblemStatus(ev.from_status).label} → {ProblemStatus(ev.to_status).label}"
+                move = (f"{ProblemStatus(ev.from_status).label} → "
+                        f"{ProblemStatus(ev.to_status).label}")
             summary = "；".join(p for p in (move, ev.comment) if p)
         elif k.source == "stage":
             sc = objects.get(("StageChange", k.row_id))

@@ -46,7 +46,8 @@ def _date(y, m, d) -> date:
     return date(int(y), int(m), int(d))
 
 
-def parse_lines(text: str, is_workday: bool, year: int | None = None) -> tuple[list[Entry], list[str]]:
+def parse_lines(text: str, is_workday: bool,
+                year: int | None = None) -> tuple[list[Entry], list[str]]:
     """Entries from lines like `2027-01-01~2027-01-03 元旦` or `2027-02-06 春节调休上班`.
 
     Returns the entries and a list of "第 n 行：reason" for the lines that could not be read.
@@ -57,7 +58,8 @@ def parse_lines(text: str, is_workday: bool, year: int | None = None) -> tuple[l
             continue
         match = _LINE_RE.match(line)
         if not match:
-            bad.append(f"第 {n} 行：无法识别日期“{line.strip()[:40]}”（格式如 2027-01-01 或 2027-01-01~2027-01-03）")
+            bad.append(f"第 {n} 行：无法识别日期“{line.strip()[:40]}”"
+                       "（格式如 2027-01-01 或 2027-01-01~2027-01-03）")
             continue
         g = match.groups()
         try:
@@ -99,7 +101,7 @@ def years_with_entries() -> list[int]:
 
 
 def as_text(entries: list[CalendarDay], is_workday: bool) -> str:
-    """The entries of one kind as editable lines, consecutive days with one note folded to a range."""
+    """The entries of one kind as editable lines; consecutive days with one note become a range."""
     lines: list[str] = []
     run: list[CalendarDay] = []
 
@@ -148,7 +150,8 @@ def save_year(actor: User, year: int, days_off: str, days_worked: str) -> list[C
     if conflicts := _check_conflicts(off + worked):
         fields["days_worked"] = "；".join(conflicts)
     if fields:
-        raise CalendarInputError("；".join(fields.values()), fields, bad_off + bad_worked + conflicts)
+        raise CalendarInputError("；".join(fields.values()), fields,
+                                 bad_off + bad_worked + conflicts)
     existing = year_entries(year)
     before = _summary(existing)
     for row in existing:
@@ -245,7 +248,11 @@ def parse_import(filename: str, data: bytes) -> list[Entry]:
         cells = [("" if c is None else c) for c in row]
         if not any(str(c).strip() for c in cells):
             continue
-        get = lambda key: cells[columns[key]] if key in columns and columns[key] < len(cells) else ""  # noqa: E731
+
+        def get(key, cells=cells):
+            at = columns.get(key)
+            return cells[at] if at is not None and at < len(cells) else ""
+
         day = _cell_date(get("day"))
         kind = str(get("kind")).strip().lower()
         note = str(get("note") or "").strip()

@@ -32,7 +32,8 @@ def create(actor: User, *, username: str, name: str, role: str, password: str,
             raise InvalidFields("没有这个单位（或该单位已撤销）", {"department_id": "没有这个单位"})
     try:
         user = accounts.create_user(username, role, password, name=(name or "").strip(),
-                                    department_id=department_id if role == Role.department else None,
+                                    department_id=(department_id if role == Role.department
+                                                   else None),
                                     actor=actor)
     except accounts.UserError as error:
         raise InvalidFields(error.message, _api_fields(error.fields)) from None
