@@ -104,7 +104,7 @@ def test_import_from_a_spreadsheet(client, db, admin, login):
     data = _xlsx([("2027年节假日安排",), ("日期", "类型", "备注"),
                   (datetime(2027, 2, 6), "上班", "春节调休"), ("2027-02-10", "放假", "春节"),
                   (None, None, None), ("2027/2/11", "休", "春节")])
-    response = client.post("/admin/calendar/import", data={"file": (io.BytesIO(data), "2027.xlsx")},
+    response = client.post("/admin/calendar/import", data={"import-file": (io.BytesIO(data), "2027.xlsx")},
                            content_type="multipart/form-data")
     assert response.status_code == 302
     rows = {r.day: r.is_workday for r in db.session.scalars(sa.select(CalendarDay))}
@@ -114,7 +114,7 @@ def test_import_from_a_spreadsheet(client, db, admin, login):
 def test_import_is_all_or_nothing_with_line_numbers(client, db, admin, login):
     login(admin)
     csv_bytes = "日期,类型,备注\n2027-10-01,放假,国庆\n2027-13-01,放假,坏\n2027-10-09,加班,?\n".encode("gbk")
-    page = client.post("/admin/calendar/import", data={"file": (io.BytesIO(csv_bytes), "x.csv")},
+    page = client.post("/admin/calendar/import", data={"import-file": (io.BytesIO(csv_bytes), "x.csv")},
                        content_type="multipart/form-data", follow_redirects=True)
     text = page.get_data(as_text=True)
     assert "第 3 行：日期无效" in text and "第 4 行：类型应为" in text

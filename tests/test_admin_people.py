@@ -66,7 +66,7 @@ def test_password_reset_forces_a_change_and_ends_sessions_and_tokens(app, client
     other.post("/login", data={"username": user.username, "password": "secret-pass-1"})
     assert other.get("/problems/").status_code == 200
     login(admin)
-    client.post(f"/admin/users/{user.id}/password", data={"password": "temp-pass-22"})
+    client.post(f"/admin/users/{user.id}/password", data={"reset-password": "temp-pass-22"})
     assert other.get("/problems/").status_code == 302  # signed out
     assert client.get("/api/v1/me", headers=headers).status_code == 401
     response = other.post("/login", data={"username": user.username, "password": "temp-pass-22"})
@@ -84,7 +84,7 @@ def test_deactivation_stops_an_active_session_and_a_token_at_once(app, client, d
     assert client.get("/api/v1/me", headers=headers).status_code == 200
 
     login(admin)
-    assert client.post(f"/admin/users/{user.id}/deactivate", data={"note": "调离"}).status_code == 302
+    assert client.post(f"/admin/users/{user.id}/deactivate", data={"off-note": "调离"}).status_code == 302
 
     assert session.get("/problems/").status_code == 302          # the open session has ended
     assert client.get("/api/v1/me", headers=headers).status_code == 401   # so has the token
@@ -110,14 +110,14 @@ def test_a_supervisor_holding_projects_needs_a_confirmed_reassignment(client, db
     page = client.get(f"/admin/users/{leaving.id}").get_data(as_text=True)
     assert "仍负责 2 个项目" in page and projects[0].code in page
 
-    response = client.post(f"/admin/users/{leaving.id}/deactivate", data={"note": ""},
+    response = client.post(f"/admin/users/{leaving.id}/deactivate", data={"off-note": ""},
                            follow_redirects=True)
     assert "停用前须确认改派" in response.get_data(as_text=True)
     db.session.refresh(leaving)
     assert leaving.active
 
     client.post(f"/admin/users/{leaving.id}/deactivate",
-                data={"reassign_to": taking_over.id, "note": "工作调整"})
+                data={"off-reassign_to": taking_over.id, "off-note": "工作调整"})
     db.session.refresh(leaving)
     assert not leaving.active
     for project in projects:

@@ -123,11 +123,11 @@ def user(user_id: int):
     supervisors = db.session.scalars(sa.select(User).where(
         User.role == Role.supervisor, User.active.is_(True), User.id != target.id)
         .order_by(User.name)).all()
-    deactivate_form = forms.DeactivateForm()
+    deactivate_form = forms.DeactivateForm(prefix="off")
     deactivate_form.reassign_to.choices = [(None, _("（请选择）"))] + [
         (u.id, f"{u.name}（{u.username}）") for u in supervisors]
     return render_template("admin/user.html", target=target, form=form, held=held,
-                           reset_form=forms.ResetPasswordForm(), deactivate_form=deactivate_form,
+                           reset_form=forms.ResetPasswordForm(prefix="reset"), deactivate_form=deactivate_form,
                            history=people.history(target), labels=audit_log.AUDIT_ACTION_LABELS,
                            departments={d.id: d for d in db.session.scalars(sa.select(Department))})
 
@@ -135,7 +135,7 @@ def user(user_id: int):
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
 def reset_password(user_id: int):
     target = _get(User, user_id)
-    form = forms.ResetPasswordForm()
+    form = forms.ResetPasswordForm(prefix="reset")
     if not form.validate_on_submit():
         flash("；".join(form.password.errors) or _("请求无效，请重试"), "danger")
         return redirect(url_for("admin.user", user_id=target.id))
@@ -153,7 +153,7 @@ def reset_password(user_id: int):
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
 def deactivate(user_id: int):
     target = _get(User, user_id)
-    form = forms.DeactivateForm()
+    form = forms.DeactivateForm(prefix="off")
     if not form.validate_on_submit():
         flash(_("请求无效，请重试"), "danger")
         return redirect(url_for("admin.user", user_id=target.id))
@@ -325,12 +325,12 @@ def calendar():
     years = sorted({this_year - 1, this_year, this_year + 1, year, *holidays.years_with_entries()})
     return render_template("admin/calendar.html", year=year, form=form, entries=entries,
                            statuses=[holidays.year_status(y) for y in years],
-                           import_form=forms.ImportForm(), action_form=forms.FlaskForm())
+                           import_form=forms.ImportForm(prefix="import"), action_form=forms.FlaskForm())
 
 
 @bp.route("/calendar/import", methods=["POST"])
 def calendar_import():
-    form = forms.ImportForm()
+    form = forms.ImportForm(prefix="import")
     if not form.validate_on_submit():
         flash("；".join(form.file.errors) or _("请选择文件"), "danger")
         return redirect(url_for("admin.calendar", year=request.args.get("year")))
