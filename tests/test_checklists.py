@@ -197,3 +197,14 @@ def test_checklist_api_reads_and_marks(client, db, admin, make_user, make_projec
                           headers=outsider).status_code == 404
         assert client.patch(f"/api/v1/checklist-items/{item['id']}", headers=outsider,
                             json={"result": "ok"}).status_code == 404
+
+
+def test_ids_beyond_the_database_range_are_not_found(client, db, admin, make_project, token_for,
+                                                     web):
+    huge = 2**63
+    assert client.patch(f"/api/v1/checklist-items/{huge}", headers=token_for(admin),
+                        json={"result": "na"}).status_code == 404
+    hq = web(admin)
+    project = make_project()
+    assert hq.post(f"/checklists/templates/{huge}/retire").status_code == 404
+    assert hq.post(f"/projects/{project.id}/checklist/{huge}", data={"result": "ok"}).status_code == 404

@@ -106,6 +106,8 @@ def project_checklist(args, project_id):
         description="A `problem` result opens a problem prefilled from the item and linked to it, "
                     "in the same transaction (unless one opened from it is still open).")
 def mark_checklist_item(body, item_id):
+    if not -2**63 < item_id < 2**63:  # beyond any id the database can hold
+        abort(404)
     item = db.session.scalar(
         sa.select(ChecklistItem).where(ChecklistItem.id == item_id,
                                        ChecklistItem.project_id.in_(

@@ -23,8 +23,14 @@ def templates():
     return render_template("checklists/templates.html", by_stage=service.templates_by_stage())
 
 
+def _in_range_or_404(object_id: int) -> int:
+    if not -2**63 < object_id < 2**63:  # beyond any id the database can hold
+        abort(404)
+    return object_id
+
+
 def _template_or_404(template_id: int) -> ChecklistTemplate:
-    return db.get_or_404(ChecklistTemplate, template_id)
+    return db.get_or_404(ChecklistTemplate, _in_range_or_404(template_id))
 
 
 def _version():
@@ -123,7 +129,7 @@ def project_checklist(project_id: int):
 def mark(project_id: int, item_id: int):
     project = _project_for_checklist(project_id)
     item = db.session.scalar(sa.select(ChecklistItem).where(
-        ChecklistItem.id == item_id, ChecklistItem.project_id == project.id))
+        ChecklistItem.id == _in_range_or_404(item_id), ChecklistItem.project_id == project.id))
     if item is None:
         abort(404)
     form = request.form
