@@ -55,7 +55,7 @@ def test_role_and_department_changes_are_kept_in_history(client, db, admin, logi
     assert changes[0].detail["before"]["department_id"] == first.id
     assert changes[1].detail["before"]["role"] == "department"
     page = client.get(f"/admin/users/{liaison.id}").get_data(as_text=True)
-    assert "住建局 → 财政局" in page
+    assert "单位：住建局 → 财政局" in page and "角色：责任单位 → 县领导" in page
 
 
 def test_password_reset_forces_a_change_and_ends_sessions_and_tokens(app, client, db, admin,

@@ -123,13 +123,14 @@ def user(user_id: int):
     supervisors = db.session.scalars(sa.select(User).where(
         User.role == Role.supervisor, User.active.is_(True), User.id != target.id)
         .order_by(User.name)).all()
+    history = people.history(target)
     deactivate_form = forms.DeactivateForm(prefix="off")
     deactivate_form.reassign_to.choices = [(None, _("（请选择）"))] + [
         (u.id, f"{u.name}（{u.username}）") for u in supervisors]
     return render_template("admin/user.html", target=target, form=form, held=held,
                            reset_form=forms.ResetPasswordForm(prefix="reset"), deactivate_form=deactivate_form,
-                           history=people.history(target), labels=audit_log.AUDIT_ACTION_LABELS,
-                           departments={d.id: d for d in db.session.scalars(sa.select(Department))})
+                           history=history, summaries=audit_log.summaries(history),
+                           labels=audit_log.AUDIT_ACTION_LABELS)
 
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])

@@ -13,8 +13,9 @@ from flask_babel import lazy_gettext as _l
 
 from ..calendar import TZ, end_of_local_day
 from ..extensions import db
-from ..models import (Action, AuditEntry, ProblemEvent, ProblemStatus, Project, Risk, RiskChange,
-                      RiskLevel, RiskStatus, Role, Stage, StageChange, SupervisorAssignment, User)
+from ..models import (Action, AuditEntry, Department, ProblemEvent, ProblemStatus, Project, Risk,
+                      RiskChange, RiskLevel, RiskStatus, Role, Stage, StageChange,
+                      SupervisorAssignment, User)
 
 TOTAL_CAP = 10_000
 EXPORT_CAP = 100_000
@@ -203,12 +204,51 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def _changes(before: dict, after: dict) -> str:
+FIELD_LABELS = {"role": _l("角色"), "department_id": _l("单位"), "name": _l("姓名"),
+                "active": _l("状态"), "email": _l("邮箱"), "phone": _l("手机")}
+
+
+def _value(key: str, value, departments: dict[int, str]) -> str:
+    if key == "role" and value in Role.__members__:
+        return Role(value).label
+    if key == "department_id" and value is not None:
+        return departments.get(value, f"#{value}")
+    if key == "active" and isinstance(value, bool):
+        return str(_l("启用")) if value else str(_l("停用"))
+    return _fmt(value)
+
+
+def _changes(before: dict, after: dict, departments: dict[int, str]) -> str:
     keys = [k for k in after if before.get(k) != after.get(k)]
-    return "，".join(f"{k}：{_fmt(before.get(k))} → {_fmt(after.get(k))}" for k in keys)
+    return "，".join(f"{FIELD_LABELS.get(k, k)}：{_value(k, before.get(k), departments)} → "
+                    f"{_value(k, after.get(k), departments)}" for k in keys)
 
 
-def _audit_summary(entry: AuditEntry, names: dict[int, str]) -> str:
+def _department_names(entries) -> dict[int, str]:
+    """Names of the departments the entries' before/after mention, in one query."""
+    ids = set()
+    for entry in entries:
+        for side in ("before", "after"):
+            part = (entry.detail or {}).get(side)
+            if isinstance(part, dict) and isinstance(part.get("department_id"), int):
+                ids.add(part["department_id"])
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(Department.id, Department.name)
+                                   .where(Department.id.in_(ids))).all())
+
+
+def summaries(entries: list[AuditEntry]) -> dict[int, str]:
+    """A readable summary of each audit entry (for a user's history), with two queries at most."""
+    ids = {e.detail.get("reassigned_to") for e in entries if (e.detail or {}).get("reassigned_to")}
+    names = dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(ids))).all()) \
+        if ids else {}
+    departments = _department_names(entries)
+    return {e.id: _audit_summary(e, names, departments) for e in entries}
+
+
+def _audit_summary(entry: AuditEntry, names: dict[int, str],
+                   departments: dict[int, str] | None = None) -> str:
     d = entry.detail or {}
     parts = []
     if "username" in d:
@@ -225,7 +265,7 @@ def _audit_summary(entry: AuditEntry, names: dict[int, str]) -> str:
             if a.get("worked"):
                 parts.append("上班：" + "、".join(a["worked"]))
         else:
-            parts.append(_changes(d["before"], d["after"]))
+            parts.append(_changes(d["before"], d["after"], departments or {}))
     elif entry.action == "calendar.import":
         parts.append(f"{d.get('filename', '')}：{d.get('rows', 0)} 天")
     elif entry.action == "department.merge":
@@ -283,6 +323,7 @@ def describe(keys) -> list[Row]:
                 user_ids.add(obj.detail["reassigned_to"])
     names = dict(db.session.execute(
         sa.select(User.id, User.name).where(User.id.in_(user_ids))).all()) if user_ids else {}
+    departments = _department_names([o for o in objects.values() if isinstance(o, AuditEntry)])
 
     rows = []
     for k in keys:
@@ -326,7 +367,7 @@ def describe(keys) -> list[Row]:
         else:
             entry = objects.get(("AuditEntry", k.row_id))
             action = str(AUDIT_ACTION_LABELS.get(entry.action, entry.action))
-            summary = _audit_summary(entry, names)
+            summary = _audit_summary(entry, names, departments)
             category = _audit_category(entry.action)
             if entry.object_type == "user" and entry.object_id:
                 obj_label = names.get(entry.object_id, "") or f"#{entry.object_id}"
