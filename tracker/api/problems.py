@@ -4,7 +4,8 @@ from flask.views import MethodView
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import HANDLING_CLASSES, Action, Problem, ProblemStatus, Project, Satisfaction, Source, Stage
+from ..models import (HANDLING_CLASSES, Action, Problem, ProblemStatus, Project, Satisfaction,
+                      Source, Stage)
 from ..services import problems as service
 from ..visibility import get_visible, get_visible_or_404
 from ..workflow import USER_ACTIONS, InvalidFields, available_actions

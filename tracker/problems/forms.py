@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..models import Action, Satisfaction, Source, Stage
+from ..models import Action, Source, Stage
 
 
 class ProblemForm(FlaskForm):
@@ -89,5 +89,3 @@ def action_fields_from(form) -> dict:
             fields.pop("version")
     return fields
 
-
-SATISFACTION_CHOICES = Satisfaction.choices

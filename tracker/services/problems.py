@@ -13,7 +13,7 @@ from .. import workflow
 from ..calendar import WorkCalendar, load_calendar, local_today
 from ..extensions import db
 from ..models import (HANDLING_CLASSES, Action, Attachment, ChecklistItem, Problem, ProblemEvent,
-                      ProblemStatus, Project, Role, Source, Stage, User)
+                      ProblemStatus, Project, Source, Stage, User)
 from ..visibility import visible
 from ..workflow import InvalidFields, NotAllowed
 from . import uploads
