@@ -7,6 +7,7 @@ import os
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tracker.models import ProblemStatus
 
@@ -39,4 +40,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 def test_api_answers_match_the_document(case, fresh_headers):
-    case.call_and_validate(headers=fresh_headers())
+    # Every check runs except "schema-valid data is accepted": a body can be valid against the
+    # document yet name an object that does not exist or does not fit (another project's id, a
+    # department for an admin), which the contract answers with a 400 naming the field.
+    case.call_and_validate(headers=fresh_headers(), excluded_checks=[positive_data_acceptance])

@@ -18,8 +18,8 @@ def test_pages_require_sign_in(client):
 
 @pytest.mark.parametrize("role,sees,hidden", [
     ("admin", ["重点项目", "问题清单", "统计分析", "系统管理"], []),
-    ("supervisor", ["重点项目", "问题清单", "走访记录"], ["统计分析", "系统管理"]),
-    ("department", ["问题清单"], ["重点项目", "走访记录", "统计分析", "系统管理"]),
+    ("supervisor", ["重点项目", "问题清单", "走访记录", "统计分析"], ["系统管理"]),
+    ("department", ["问题清单", "统计分析"], ["重点项目", "走访记录", "系统管理"]),
     ("viewer", ["重点项目", "问题清单", "统计分析"], ["系统管理"]),
 ])
 def test_each_role_sees_its_navigation(client, make_user, login, role, sees, hidden):
@@ -59,7 +59,7 @@ def test_next_is_checked(client, make_user):
 
 def test_role_pages_forbidden(client, make_user, login):
     login(make_user("department"))
-    assert client.get("/dashboard/").status_code == 403
+    assert client.get("/visits/").status_code == 403
     assert client.get("/admin/users").status_code == 403
     assert "无权访问" in client.get("/admin/users").get_data(as_text=True)
 

@@ -2,12 +2,16 @@
 
 Each resource lives in its own module; all of them hang on this one blueprint.
 """
+import marshmallow as ma
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
 
 class ApiParser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400  # the contract's "invalid fields", not 422
+    # An unknown field or query parameter is named in a 400 rather than silently ignored.
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+                                   "query": ma.RAISE, "form": ma.RAISE}
 
 
 class ApiBlueprint(Blueprint):
