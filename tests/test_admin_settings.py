@@ -64,3 +64,9 @@ def test_the_settings_page_refuses_bad_values_beside_the_field(client, db, admin
     text = page.get_data(as_text=True)
     assert "必填" in text and "25" in text
     assert settings.get("reminder_hour") == 8
+
+
+def test_upload_limit_in_bytes_follows_the_setting(db, admin):
+    assert settings.upload_max_bytes() == 10 * 1024 * 1024
+    settings.set(admin, "upload_max_mb", 2)
+    assert settings.upload_max_bytes() == 2 * 1024 * 1024

@@ -111,6 +111,11 @@ def get_all() -> dict[str, int]:
     return values
 
 
+def upload_max_bytes() -> int:
+    """The upload size limit admin set (upload_max_mb), in bytes."""
+    return get("upload_max_mb") * 1024 * 1024
+
+
 def default_handling_class(source: Source | str) -> int:
     return get(f"default_handling_class_{Source(source).value}")
 
