@@ -342,3 +342,19 @@ def test_counts_agree_with_the_items_and_a_limit_keeps_the_most_urgent(db, admin
         assert top.counts == work.counts
         assert top.items[:1] == work.items[:1]
     assert my_work(admin).counts and my_work(scene["dept_user"]).counts  # not a vacuous check
+
+
+def test_open_high_risks_wait_on_admin(db, client, admin, make_user, make_project, login):
+    from tracker.services.risks import change_risk, create_risk
+
+    project = make_project(supervisor=make_user("supervisor"))
+    high = create_risk(admin, project, title="征地补偿纠纷可能引发阻工", category="land", level="high")
+    low = create_risk(admin, project, title="雨季施工安全", category="safety", level="low")
+    db.session.commit()
+    page = login(admin).get("/").get_data(as_text=True)
+    assert "征地补偿纠纷可能引发阻工" in page and "高风险点" in page
+    assert "雨季施工安全" not in page
+    change_risk(admin, high, status="closed", reason="补偿款已兑付，纠纷化解")
+    db.session.commit()
+    assert "征地补偿纠纷可能引发阻工" not in client.get("/").get_data(as_text=True)
+    assert low.level.value == "low"

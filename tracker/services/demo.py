@@ -10,6 +10,7 @@ from .. import workflow
 from ..calendar import TZ, WorkCalendar, load_calendar, local_today
 from ..extensions import db
 from ..models import guards
+from ..risks.demo import add_demo_risks
 from ..models import (ChecklistItem, ChecklistTemplate, CheckResult, Department, Level, Problem,
                       ProblemStatus, Project, Role, Source, Stage, StageChange,
                       SupervisorAssignment, User, Visit, VisitKind, utcnow, visit_problems)
@@ -265,11 +266,12 @@ def load(force: bool = False, today: date | None = None, seed: int = 2026) -> st
     projects = _projects(rng, today, clock, admin, supervisors, templates)
     problems = _history(rng, today, now, clock, calendar, admin, projects, departments, liaisons)
     _transformer_story(today, now, clock, calendar, projects[0], departments, liaisons, admin)
+    risks = add_demo_risks(rng, now)
     db.session.flush()
     total = db.session.scalar(sa.select(sa.func.sum(Project.investment_wan)))
     return (f"loaded the demo county: {len(projects)} key projects worth {total / 10000:.1f} 亿元, "
             f"{len(departments)} departments, {len(supervisors)} supervisors, "
-            f"{problems + 1} problems\n{demo_logins()}")
+            f"{problems + 1} problems, {risks} risk points\n{demo_logins()}")
 
 
 def _investments(rng: random.Random, n: int) -> list[Decimal]:
@@ -345,9 +347,9 @@ def _visit(project, supervisor, day, kind, clock, summary="", people="", lat_lon
     return visit
 
 
-def _link(visit: Visit, problem: Problem, role: str) -> None:
+def _link(visit: Visit, problem: Problem, role: str, outcome: str | None = None) -> None:
     db.session.execute(visit_problems.insert().values(visit_id=visit.id, problem_id=problem.id,
-                                                      role=role))
+                                                      role=role, outcome=outcome))
 
 
 def _history(rng, today, now, clock, calendar: WorkCalendar, admin, projects, departments,
@@ -433,7 +435,7 @@ def _history(rng, today, now, clock, calendar: WorkCalendar, admin, projects, de
             continue
         visit = _visit(project, supervisor, revisit_day, VisitKind.revisit, clock,
                        summary=f"回访：{title}", people="企业负责人")
-        _link(visit, problem, "revisited")
+        _link(visit, problem, "revisited", "reopen" if outcome == "reopened" else "close")
         if outcome == "reopened":
             _act(problem, "reopen", supervisor, revisit_day, clock, now, calendar,
                  comment="回访发现整改不彻底，企业不满意", satisfaction="dissatisfied")
@@ -485,6 +487,6 @@ def _transformer_story(today, now, clock, calendar, project, departments, liaiso
     revisit = _visit(project, supervisor, revisit_day, VisitKind.revisit, clock,
                      summary="跟踪回访：变压器已安装通电，企业对协调结果表示感谢",
                      people="印章产业园负责人王根生", lat_lon=(project.lat, project.lon))
-    _link(revisit, problem, "revisited")
+    _link(revisit, problem, "revisited", "close")
     _act(problem, "close", supervisor, revisit_day, clock, now, calendar,
          satisfaction="very_satisfied", comment="回访核实已通电投产，企业非常满意，予以销号")

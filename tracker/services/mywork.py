@@ -13,8 +13,11 @@ from sqlalchemy.orm import aliased
 from ..calendar import TZ, WorkCalendar, end_of_local_day, load_calendar, local_today
 from ..extensions import db
 from ..models import (ESCALATION_LABELS, Action, ChecklistItem, Problem, ProblemEvent,
-                      ProblemStatus, Project, Role, Stage, SupervisorAssignment, User, Visit)
+                      ProblemStatus, Project, Risk, RiskLevel, Role, Stage, SupervisorAssignment,
+                      User, Visit)
 from ..visibility import problem_condition
+from .risks import OPEN_STATUSES as OPEN_RISK_STATUSES
+from .risks import open_high_risks
 from ..workflow import WorkflowError
 
 S = ProblemStatus
@@ -51,6 +54,7 @@ KINDS = {
     "unchecked_items": (9, "监督清单未检查"),
     "stale_project": (10, "长期未走访"),
     "no_supervisor": (11, "未配备纪检监察员"),
+    "high_risk": (12, "高风险点"),
 }
 
 
@@ -293,8 +297,16 @@ def _admin(user: User, today, soon, late, limit) -> MyWork:
     items.extend(WorkItem(kind="no_supervisor", project_id=pid, project_name=name, title=name)
                  for pid, name in projects)
     no_supervisor = db.session.scalar(sa.select(sa.func.count(Project.id)).where(*unsupervised))
-    counts = dict(zip(("overdue", "escalated", "extension_request", "no_supervisor"),
-                      (int(n or 0) for n in (*figures, no_supervisor))))
+    high_risks = open_high_risks(user, limit=limit if limit is not None else 10_000)
+    items.extend(WorkItem(kind="high_risk", project_id=r.project_id, project_name=r.project.name,
+                          title=f"{r.project.name}：{r.title}",
+                          detail=gettext("高风险 · %(category)s · %(status)s",
+                                         category=r.category.label, status=r.status.label))
+                 for r in high_risks)
+    high_count = db.session.scalar(sa.select(sa.func.count(Risk.id)).where(
+        Risk.level == RiskLevel.high, Risk.status.in_(OPEN_RISK_STATUSES)))
+    counts = dict(zip(("overdue", "escalated", "extension_request", "no_supervisor", "high_risk"),
+                      (int(n or 0) for n in (*figures, no_supervisor, high_count))))
     return MyWork(items, counts={k: n for k, n in counts.items() if n})
 
 
