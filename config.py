@@ -14,7 +14,10 @@ class Config:
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    # Until admin sets 上传文件大小上限 in the settings page.
     UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 10 * 1024 * 1024))
+    # A visit logged farther than this from the project's recorded location is flagged.
+    FAR_FROM_SITE_M = int(os.environ.get("FAR_FROM_SITE_M", 2000))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 64 * 1024 * 1024))
     TRACKER_LOCALE = os.environ.get("TRACKER_LOCALE", "zh_CN")
     BABEL_DEFAULT_LOCALE = TRACKER_LOCALE

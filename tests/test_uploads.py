@@ -227,3 +227,16 @@ def test_photos_on_the_page_form_go_through_the_same_checks(app, db, client, log
     assert attachment_count(db) == 1 and len(files_on_disk(app)) == 2
     page = client.get(f"/visits/{visit.id}").get_data(as_text=True)
     assert "/thumb" in page and "ok.jpg" in page
+
+
+def test_admin_setting_sets_the_upload_limit_without_restart(app, db, api, admin):
+    from tracker.services import settings
+
+    small = png()
+    assert api((small, "ok.png")).status_code == 201
+    settings.set(admin, "upload_max_mb", 1)
+    db.session.commit()
+    big = b"%PDF-1.4\n" + b"0" * (1024 * 1024 + 10)
+    response = api((big, "big.pdf"))
+    assert response.status_code == 413
+    assert attachment_count(db) == 1

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import abort as smorest_abort
 
 from ..extensions import db
+from ..services import settings
 from ..models import (Attachment, Project, QuietDayExemption, RiskLevel, RiskStatus, Role,
                       Satisfaction, Visit, VisitKind)
 from ..services import uploads
@@ -197,7 +198,7 @@ def get_visit(visit_id: int):
 def add_visit_attachments(files, visit_id: int):
     visit = get_visible_or_404(Visit, visit_id, actor())
     require_role(Role.admin, Role.supervisor)
-    limit = current_app.config.get("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+    limit = settings.upload_max_bytes()
     prepared = []
     for storage in request.files.getlist("file"):
         if not storage or not storage.filename:

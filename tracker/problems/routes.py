@@ -108,7 +108,7 @@ def act(problem_id: int, action: str):
 
 def _evidence_files() -> list:
     """The checked evidence files of the form (none is fine); a refused one names the field."""
-    limit = current_app.config.get("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+    limit = settings.upload_max_bytes()
     prepared = []
     for storage in request.files.getlist("evidence"):
         if not storage or not storage.filename:

@@ -6,7 +6,7 @@
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
@@ -112,8 +112,12 @@ def get_all() -> dict[str, int]:
 
 
 def upload_max_bytes() -> int:
-    """The upload size limit admin set (upload_max_mb), in bytes."""
-    return get("upload_max_mb") * 1024 * 1024
+    """The upload size limit: admin's setting (upload_max_mb) once set, else the deployment's
+    UPLOAD_MAX_BYTES (config, default 10 MB)."""
+    stored = db.session.scalar(sa.select(Setting.value).where(Setting.key == "upload_max_mb"))
+    if stored is not None:
+        return get("upload_max_mb") * 1024 * 1024
+    return int(current_app.config.get("UPLOAD_MAX_BYTES", SPECS["upload_max_mb"].default << 20))
 
 
 def default_handling_class(source: Source | str) -> int:

@@ -10,6 +10,7 @@ from flask_login import current_user
 from ..auth import roles_required
 from ..calendar import local_today
 from ..extensions import db
+from ..services import settings
 from ..models import Attachment, Problem, Project, Role, Stage, SupervisorAssignment, User, Visit
 from ..services import uploads
 from ..services import visits as visit_service
@@ -219,7 +220,7 @@ def _own_projects() -> list[Project]:
 
 
 def _prepare_files(groups) -> tuple[list, dict[str, str]]:
-    limit = current_app.config.get("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+    limit = settings.upload_max_bytes()
     files, errors = [], {}
     for field_name, storages in groups:
         messages = []
