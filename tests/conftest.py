@@ -2,8 +2,10 @@
 clients, and factories that build the domain through the same services the app uses."""
 import itertools
 import os
+import tempfile
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +20,10 @@ from tracker.models import (Department, Level, Problem, ProblemStatus, Project, 
 from tracker.services.users import create_user
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+# Browser tests save their screenshots here; `SCREENSHOT_DIR=docs/screenshots make test` refreshes
+# the README's pictures, an ordinary run leaves the working tree alone.
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR") or tempfile.mkdtemp(prefix="tracker-shots-")).resolve()
+SHOTS.mkdir(parents=True, exist_ok=True)
 PASSWORD = "secret-pass-1"
 
 DATABASES = [

@@ -15,7 +15,7 @@ from tracker.models import Attachment, Problem, ProblemStatus, Visit
 from .conftest import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+from .conftest import SHOTS  # noqa: E402
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 PHONE = {"width": 390, "height": 844}

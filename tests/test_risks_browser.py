@@ -13,7 +13,7 @@ from tracker.services import risks as service
 from .conftest import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+from .conftest import SHOTS  # noqa: E402
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
