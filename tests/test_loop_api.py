@@ -142,3 +142,17 @@ def test_problem_endpoints_are_in_the_openapi_document(client):
     assert "get" in paths["/api/v1/projects/{project_id}/checklist"]
     assert "patch" in paths["/api/v1/checklist-items/{item_id}"]
 
+
+
+def test_ids_beyond_the_database_range_are_bad_fields_not_errors(client, db, admin, make_project,
+                                                                make_problem, token_for):
+    huge = 2**63
+    problem = make_problem(make_project(), "open")
+    headers = token_for(admin)
+    for query in (f"project_id={huge}", f"department_id={huge}"):
+        assert client.get(f"/api/v1/problems?{query}", headers=headers).status_code == 400
+    assert client.post("/api/v1/problems", headers=headers,
+                       json={"project_id": huge, "title": "x"}).status_code == 400
+    moved = client.post(f"/api/v1/problems/{problem.id}/transitions", headers=headers, json={
+        "action": "assign", "department_id": huge, "handling_class": 5})
+    assert moved.status_code == 400 and "department_id" in moved.get_json()["error"]["fields"]

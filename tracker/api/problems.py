@@ -13,6 +13,9 @@ from . import bp
 from .common import PageArgsSchema, actor, page_schema, paginate
 
 
+ID = ma.validate.Range(min=1, max=2**63 - 1)  # what the database's integer ids can hold
+
+
 def _choices(enum_cls):
     return ma.validate.OneOf([m.value for m in enum_cls])
 
@@ -66,9 +69,9 @@ class ProblemDetailSchema(ProblemSchema):
 
 
 class ProblemListArgsSchema(PageArgsSchema):
-    project_id = ma.fields.Integer()
+    project_id = ma.fields.Integer(validate=ID)
     status = ma.fields.String(validate=_choices(ProblemStatus))
-    department_id = ma.fields.Integer()
+    department_id = ma.fields.Integer(validate=ID)
     overdue = ma.fields.Boolean()
     stage = ma.fields.String(validate=_choices(Stage))
     handling_class = ma.fields.Integer(validate=ma.validate.OneOf(HANDLING_CLASSES))
@@ -77,14 +80,14 @@ class ProblemListArgsSchema(PageArgsSchema):
 
 
 class ProblemCreateSchema(ma.Schema):
-    project_id = ma.fields.Integer(required=True)
+    project_id = ma.fields.Integer(required=True, validate=ID)
     title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=5000))
     source = ma.fields.String(load_default=Source.other.value, validate=_choices(Source))
     stage = ma.fields.String(validate=_choices(Stage),
                              metadata={"description": "default: the project's current stage"})
     handling_class = ma.fields.Integer(allow_none=True, validate=ma.validate.OneOf(HANDLING_CLASSES))
-    checklist_item_id = ma.fields.Integer(allow_none=True)
+    checklist_item_id = ma.fields.Integer(allow_none=True, validate=ID)
 
 
 class TransitionSchema(ma.Schema):
@@ -93,10 +96,11 @@ class TransitionSchema(ma.Schema):
     comment = ma.fields.String(validate=ma.validate.Length(max=5000),
                                metadata={"description": "feedback, reason or instruction text"})
     version = ma.fields.Integer(metadata={"description": "the version acted on; older → 409"})
-    department_id = ma.fields.Integer(metadata={"description": "assign, transfer"})
+    department_id = ma.fields.Integer(validate=ID, metadata={"description": "assign, transfer"})
     handling_class = ma.fields.Integer(validate=ma.validate.OneOf(HANDLING_CLASSES),
                                        metadata={"description": "assign"})
-    co_department_ids = ma.fields.List(ma.fields.Integer(), metadata={"description": "assign"})
+    co_department_ids = ma.fields.List(ma.fields.Integer(validate=ID),
+                                       metadata={"description": "assign"})
     plan = ma.fields.String(validate=ma.validate.Length(max=5000),
                             metadata={"description": "accept, class 10"})
     planned_on = ma.fields.Date(metadata={"description": "accept, class 10"})

@@ -49,7 +49,8 @@ def record_problem(actor: User, project: Project, *, title: str, description: st
         except (TypeError, ValueError):
             errors["handling_class"] = "取值应为 1、5、10"
     if checklist_item_id is not None:
-        item = db.session.get(ChecklistItem, checklist_item_id)
+        item = db.session.get(ChecklistItem, checklist_item_id) \
+            if _id_in_range(checklist_item_id) else None
         if item is None or item.project_id != project.id:
             errors["checklist_item_id"] = "该项目没有这一条监督清单"
     if not isinstance(title, str) or not title.strip():
@@ -75,7 +76,13 @@ def take_action(actor: User, problem: Problem, action: str | Action, *, version:
                 **fields) -> ProblemEvent:
     """One action on one problem, through the workflow core (which writes the event)."""
     fields = {k: v for k, v in fields.items() if v is not None}
+    # Ids the database cannot hold name no department (and must not reach the query).
+    if fields.get("department_id") not in (None, "") and not _id_in_range(fields["department_id"]):
+        raise InvalidFields("department_id：没有这个单位", {"department_id": "没有这个单位"})
     if isinstance(fields.get("co_department_ids"), list):
+        if not all(_id_in_range(i) for i in fields["co_department_ids"]):
+            raise InvalidFields("co_department_ids：没有这个单位",
+                                {"co_department_ids": "没有这个单位"})
         # The same helping department named twice is one department (the link table's key).
         fields["co_department_ids"] = list(dict.fromkeys(fields["co_department_ids"]))
     return workflow.apply(problem, action, actor, version=version, **fields)
@@ -95,6 +102,14 @@ def attach_evidence(actor: User, problem: Problem,
 def evidence(problem: Problem) -> list[Attachment]:
     return db.session.scalars(sa.select(Attachment).where(Attachment.problem_id == problem.id)
                               .order_by(Attachment.id)).all()
+
+
+def _id_in_range(value) -> bool:
+    """An integer (or its text) that a database id column can hold."""
+    try:
+        return not isinstance(value, bool) and -2**63 < int(value) < 2**63
+    except (TypeError, ValueError):
+        return True  # not a number at all: the workflow names it
 
 
 # ---------------------------------------------------------------- the list
@@ -124,9 +139,10 @@ class ProblemFilter:
 
         def number(name):
             try:
-                return int(args.get(name)) if args.get(name) else None
+                value = int(args.get(name)) if args.get(name) else None
             except (TypeError, ValueError):
                 return None
+            return value if value is None or 0 < value < 2**63 else None
 
         hc = number("handling_class")
         return cls(project_id=number("project_id"), stage=enum(Stage, "stage"),
