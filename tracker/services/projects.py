@@ -466,8 +466,12 @@ def list_query(base: sa.Select, filters: ListFilters, today: date | None = None)
     query = base
     if filters.q:
         like = f"%{_escape_like(filters.q)}%"
-        query = query.where(sa.or_(Project.name.ilike(like, escape="\\"),
-                                   Project.code.ilike(like, escape="\\")))
+        if any(c.isascii() and c.isalpha() for c in filters.q):  # "hd003" finds "HD003"
+            query = query.where(sa.or_(Project.name.ilike(like, escape="\\"),
+                                       Project.code.ilike(like, escape="\\")))
+        else:  # Chinese has no case: plain LIKE spares lower() on every row
+            query = query.where(sa.or_(Project.name.like(like, escape="\\"),
+                                       Project.code.like(like, escape="\\")))
     if filters.stage is not None:
         query = query.where(Project.stage == filters.stage)
     if filters.level is not None:
