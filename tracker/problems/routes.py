@@ -18,6 +18,7 @@ from . import forms
 bp = Blueprint("problems", __name__, url_prefix="/problems")
 
 PER_PAGE = 30
+PROJECT_CHOICES = 500
 ERROR_STATUS = {"invalid": 400, "forbidden": 403, "illegal_move": 409, "stale_version": 409}
 
 
@@ -30,9 +31,15 @@ def index():
                        page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
                        error_out=False)
     counts = service.status_counts(current_user, filters, today)
+    # The project filter is a drop-down for a county's worth of projects; with thousands the
+    # project page's "问题清单" link (?project_id=) is the way in, and the list keeps the choice.
     projects = db.session.execute(
         visible(Project, current_user).with_only_columns(Project.id, Project.name)
-        .order_by(Project.code)).all()
+        .order_by(Project.code).limit(PROJECT_CHOICES + 1)).all()
+    if len(projects) > PROJECT_CHOICES:
+        projects = db.session.execute(
+            visible(Project, current_user).with_only_columns(Project.id, Project.name)
+            .where(Project.id == filters.project_id)).all() if filters.project_id else []
     departments = db.session.execute(
         sa.select(Department.id, Department.name).order_by(Department.code)).all()
     return render_template(

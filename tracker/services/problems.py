@@ -4,7 +4,7 @@ per-status counts and overdue ages, and taking an action through the workflow co
 Pages, the API, the visit form and the checklist all call these; they flush, never commit.
 """
 from dataclasses import dataclass, fields as dc_fields
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -228,8 +228,18 @@ def overdue_days(problems, today: date | None = None,
     if not late:
         return {}
     calendar = calendar or load_calendar(db.session)
+    # One walk over the calendar from the earliest due date: working days after each day up to
+    # today (a day-by-day count per row took 0.8 s for a page of year-old problems).
+    first = min(p.due_on for p in late)
+    after: dict[date, int] = {}
+    count, day = 0, today
+    while day >= first:
+        after[day] = count
+        if calendar.is_workday(day):
+            count += 1
+        day -= timedelta(days=1)
     # A problem due on Friday is overdue on Saturday with 0 working days of age yet.
-    return {p.id: calendar.working_days_between(p.due_on, today) for p in late}
+    return {p.id: after[p.due_on] for p in late}
 
 
 def is_overdue(problem: Problem, today: date | None = None) -> bool:
