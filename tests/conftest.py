@@ -2,6 +2,7 @@
 clients, and factories that build the domain through the same services the app uses."""
 import itertools
 import os
+import shutil
 import tempfile
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -73,6 +74,22 @@ class IsolatedClient(FlaskClient):
         return response
 
 
+_sqlite_template: Path | None = None
+
+
+def _copy_sqlite_schema(app, database_url: str) -> None:
+    """A fresh SQLite file per test: the schema (with its triggers) is made once and copied."""
+    global _sqlite_template
+    if _sqlite_template is None:
+        _sqlite_template = Path(tempfile.mkdtemp(prefix="tracker-schema-")) / "schema.sqlite"
+        template_app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{_sqlite_template}")
+        with template_app.app_context():
+            _db.create_all()
+            _db.session.remove()
+            _db.engine.dispose()
+    shutil.copyfile(_sqlite_template, database_url.removeprefix("sqlite:///"))
+
+
 @pytest.fixture(params=DATABASES)
 def database_url(request, tmp_path):
     if request.param == "sqlite":
@@ -88,8 +105,7 @@ def app(database_url, tmp_path):
     if database_url.startswith("postgresql"):
         _reset_postgres(app)
     else:
-        with app.app_context():
-            _db.create_all()
+        _copy_sqlite_schema(app, database_url)
     with app.app_context():
         yield app
         _db.session.remove()
