@@ -102,3 +102,14 @@ def test_cli_export_weekly_refuses_a_bad_week(runner, tmp_path):
 
 def test_default_week_is_the_last_full_one():
     assert metrics.last_full_week(date(2026, 11, 23)) == date(2026, 11, 16)  # a Monday
+
+
+def test_the_weeks_ledger_leaves_out_problems_finished_before_the_week(history):
+    monday, sunday = date(2026, 3, 16), date(2026, 3, 22)
+    workbook = load_workbook(BytesIO(exports.ledger_xlsx(None, sunday, since=monday)))
+    titles = {r[4] for r in workbook["问题台账"].iter_rows(min_row=2, values_only=True)}
+    # P2 was withdrawn on 4 Mar and P3 closed on 12 Mar; P1 (reopened), P4 and P5 are open.
+    assert titles == {"工资拖欠", "周日深夜登记", "周一凌晨登记"}
+    titles = {r[4] for r in exports.ledger_rows(None, date(2026, 3, 15), since=date(2026, 3, 9))}
+    # In W11: P3 closed during the week, P4 and P5 open; P1 had been closed on 5 Mar (W10).
+    assert titles == {"审批超时", "周日深夜登记", "周一凌晨登记"}

@@ -16,10 +16,10 @@ from flask_babel import gettext as _
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from ..calendar import load_calendar
 from ..extensions import db
 from ..models import (ESCALATION_LABELS, Department, Problem, ProblemStatus, Project,
                       Satisfaction, Source, Stage, User)
@@ -109,7 +109,7 @@ def weekly_pack(user: User | None, monday: date) -> WeeklyPack:
         pack.files[f"{pack.week}-07-risks.png"] = risk_png
     pack.files[f"{pack.week}-report.pdf"] = report_pdf(
         user, monday, figures, extra_pages=[risk_png] if risk_png else [])
-    pack.files[f"{pack.week}-ledger.xlsx"] = ledger_xlsx(user, sunday)
+    pack.files[f"{pack.week}-ledger.xlsx"] = ledger_xlsx(user, sunday, since=monday)
     return pack
 
 
@@ -151,7 +151,7 @@ FIGURE_HEADER = ["", "问题数", "已销号", "在办", "逾期", "销号率", 
 def cover_pages(user: User | None, monday: date) -> list[Figure]:
     """The report's first pages: the week's headline figures and tables."""
     sunday = monday + timedelta(days=6)
-    calendar = load_calendar(db.session)
+    calendar = metrics.working_days()
     head = metrics.headline(user, sunday)
     f = head.figures
     spans = metrics.durations(user, sunday, calendar)
@@ -254,13 +254,15 @@ HEADER_FILL = PatternFill("solid", fgColor="B3261E")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 
 
-def ledger_rows(user: User | None, day: date) -> list[list]:
-    """The ledger's rows as of `day`: one per problem registered by then (one query).
+def ledger_rows(user: User | None, day: date, since: date | None = None) -> list[list]:
+    """The ledger's rows as of `day` (one query): every problem registered by then or, with
+    `since`, those still open on `day` and those registered or closed from `since` on — the
+    week's ledger, which stays the size of the week's work, not of years of history.
 
     The ledger is a listing, so it reads one row per problem — as plain tuples of the columns
     it shows, never ORM objects.
     """
-    calendar = load_calendar(db.session)
+    calendar = metrics.working_days()
     st = problem_states(bound_of(day), user)
     rows = db.session.execute(
         sa.select(st.c.problem_id, Project.code, Project.name.label("project"), st.c.stage,
@@ -271,21 +273,29 @@ def ledger_rows(user: User | None, day: date) -> list[list]:
         .select_from(st).join(Problem, Problem.id == st.c.problem_id)
         .join(Project, Project.id == st.c.project_id)
         .outerjoin(Department, Department.id == st.c.department_id)
+        .where(sa.true() if since is None else sa.or_(
+            st.c.status.in_(ACTIVE), st.c.registered_on >= since.isoformat(),
+            st.c.closed_on >= since.isoformat()))
         .order_by(Project.code, st.c.problem_id)).all()
+    # Labels are translated once per call, not once per row.
+    stages = {s.value: s.label for s in Stage}
+    sources = {s.value: s.label for s in Source}
+    statuses = {s.value: (s, s.label) for s in ProblemStatus}
+    ratings = {s.value: s.label for s in Satisfaction}
     out = []
     for i, r in enumerate(rows, start=1):
-        status = ProblemStatus(r.status)
+        status, status_label = statuses[str(r.status)]
         due = date.fromisoformat(r.due_on) if r.due_on else None
         # Overdue from the day after the due date; 0 working days over a weekend still counts.
         overdue = (calendar.working_days_between(due, day)
                    if status in ACTIVE and due and due < day else None)
         closed = status is ProblemStatus.closed
         out.append([
-            i, r.code, r.project, Stage(r.stage).label, r.title, Source(r.source).label,
+            i, r.code, r.project, stages[str(r.stage)], r.title, sources[str(r.source)],
             r.department or "", r.handling_class, _as_date(r.registered_on), due,
-            _as_date(r.original_due_on), status.label, overdue,
+            _as_date(r.original_due_on), status_label, overdue,
             _as_date(r.closed_on) if closed else None,
-            Satisfaction(r.satisfaction).label if closed and r.satisfaction else "",
+            ratings.get(str(r.satisfaction), "") if closed and r.satisfaction else "",
             ESCALATION_LABELS.get(r.escalated, "") if r.escalated else "",
         ])
     return out
@@ -295,45 +305,53 @@ def _as_date(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
-def _write_sheet(sheet, header: list[str], rows: list[list], widths: list[int],
-                 highlight=lambda row: False) -> None:
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for row in rows:
-        sheet.append(row)
-        if highlight(row):
-            for cell in sheet[sheet.max_row]:
-                cell.fill = OVERDUE_FILL
+def _write_sheet(workbook, title: str, header: list[str], rows: list[list], widths: list[int],
+                 highlight=lambda row: False, formats: dict[int, str] | None = None) -> None:
+    """One sheet in write-only mode (streams rows: a 10⁵-row ledger stays linear): styled
+    header, frozen header row, filters over the whole table, highlighted rows."""
+    sheet = workbook.create_sheet(title)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows) + 1}"
     for i, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = width
-    for column_cells in sheet.iter_cols(min_row=2):
-        for cell in column_cells:
-            if isinstance(cell.value, date):
+    cells = []
+    for value in header:
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cells.append(cell)
+    sheet.append(cells)
+    formats = formats or {}
+    for row in rows:
+        marked = highlight(row)
+        cells = []
+        for i, value in enumerate(row):
+            cell = WriteOnlyCell(sheet, value=value)
+            if marked:
+                cell.fill = OVERDUE_FILL
+            if isinstance(value, date):
                 cell.number_format = "yyyy-mm-dd"
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{max(sheet.max_row, 1)}"
+            elif i in formats:
+                cell.number_format = formats[i]
+            cells.append(cell)
+        sheet.append(cells)
 
 
-def ledger_xlsx(user: User | None, day: date) -> bytes:
-    """The problem ledger (台账) as of `day` with a per-department sheet."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "问题台账"
+def ledger_xlsx(user: User | None, day: date, since: date | None = None) -> bytes:
+    """The problem ledger (台账) as of `day` (see ledger_rows for `since`) with a
+    per-department sheet covering every problem."""
+    workbook = Workbook(write_only=True)
     overdue_column = LEDGER_HEADER.index("逾期（工作日）")
-    _write_sheet(sheet, LEDGER_HEADER, ledger_rows(user, day), LEDGER_WIDTHS,
+    _write_sheet(workbook, "问题台账", LEDGER_HEADER, ledger_rows(user, day, since), LEDGER_WIDTHS,
                  highlight=lambda row: row[overdue_column] is not None)
     threshold = yellow_card_threshold()
-    departments = workbook.create_sheet("按单位统计")
     rows = [[d.name, d.handed_over, d.accepted_late, d.closed, d.closed_on_time,
              d.on_time_rate, d.open, d.overdue, d.average_days_to_close,
              "是" if d.overdue >= threshold else ""]
             for d in metrics.department_ledger(user, day)]
-    _write_sheet(departments, DEPARTMENT_HEADER, rows, [26, 10, 10, 10, 10, 12, 8, 8, 14, 12],
-                 highlight=lambda row: row[-1] == "是")
-    for cell in departments["F"][1:]:
-        cell.number_format = "0.0%"
+    _write_sheet(workbook, "按单位统计", DEPARTMENT_HEADER, rows,
+                 [26, 10, 10, 10, 10, 12, 8, 8, 14, 12],
+                 highlight=lambda row: row[-1] == "是", formats={5: "0.0%"})
     workbook.properties.title = f"问题台账 截至{day.isoformat()}"
     workbook.properties.creator = "tracker"
     # A fixed timestamp keeps the same week's workbook byte-stable between runs.

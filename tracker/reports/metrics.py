@@ -169,6 +169,42 @@ class Dashboard:
 
 # ---------------------------------------------------------------- scope and time
 
+class WorkingDays:
+    """`working_days_between` in constant time: prefix counts of working days over the range
+    asked for so far (grown on demand), so weighing thousands of date pairs stays cheap."""
+
+    def __init__(self, calendar: WorkCalendar):
+        self.calendar = calendar
+        self.first: date | None = None
+        self.counts: list[int] = []  # counts[i]: working days in [first, first + i]
+
+    def _cover(self, start: date, end: date) -> None:
+        if self.first is not None and self.first <= start and \
+                end < self.first + timedelta(days=len(self.counts)):
+            return
+        last = end if self.first is None else max(end, self.first + timedelta(len(self.counts)))
+        first = start if self.first is None else min(start, self.first)
+        first, last = first - timedelta(days=31), last + timedelta(days=31)
+        counts, running = [], 0
+        for i in range((last - first).days + 1):
+            running += self.calendar.is_workday(first + timedelta(days=i))
+            counts.append(running)
+        self.first, self.counts = first, counts
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days in (start, end]; 0 when end is not after start."""
+        if end <= start:
+            return 0
+        self._cover(start, end)
+        return (self.counts[(end - self.first).days] - self.counts[(start - self.first).days])
+
+
+def working_days(calendar: "WorkCalendar | WorkingDays | None" = None) -> WorkingDays:
+    if isinstance(calendar, WorkingDays):
+        return calendar
+    return WorkingDays(calendar or load_calendar(db.session))
+
+
 def bound_of(day: date) -> datetime:
     """The exclusive upper bound of "as of `day`": the end of that day in Asia/Shanghai."""
     return end_of_local_day(day)
@@ -373,7 +409,7 @@ def ageing(user: User | None, day: date | None = None,
            calendar: WorkCalendar | None = None) -> list[AgeingBucket]:
     """Overdue problems by how many working days they are overdue (one query)."""
     day = day or local_today()
-    calendar = calendar or load_calendar(db.session)
+    calendar = working_days(calendar)
     st = problem_states(bound_of(day), user)
     rows = db.session.execute(
         sa.select(st.c.due_on, sa.func.count()).where(
@@ -395,7 +431,7 @@ def oldest_overdue(user: User | None, day: date | None = None, limit: int = 10,
                    calendar: WorkCalendar | None = None) -> list[OverdueProblem]:
     """The longest-overdue problems, for the dashboard's list (one query)."""
     day = day or local_today()
-    calendar = calendar or load_calendar(db.session)
+    calendar = working_days(calendar)
     st = problem_states(bound_of(day), user)
     rows = db.session.execute(
         sa.select(st.c.problem_id, Problem.title, Project.name, Department.name, st.c.due_on)
@@ -432,7 +468,7 @@ def durations(user: User | None, day: date | None = None,
               calendar: WorkCalendar | None = None) -> Durations:
     """Average and 90th percentile (nearest rank) working days from registration to closure."""
     day = day or local_today()
-    calendar = calendar or load_calendar(db.session)
+    calendar = working_days(calendar)
     st = problem_states(bound_of(day), user)
     rows = db.session.execute(
         sa.select(st.c.registered_on, st.c.closed_on, sa.func.count())
@@ -550,7 +586,7 @@ def department_ledger(user: User | None, day: date | None = None,
     """Per department (as of the day): handed over, accepted late, closed, on time, open,
     overdue and average working days to close (three queries)."""
     day = day or local_today()
-    calendar = calendar or load_calendar(db.session)
+    calendar = working_days(calendar)
     bound = bound_of(day)
     st = problem_states(bound, user)
     handed = st.c.department_id.is_not(None)
@@ -587,7 +623,7 @@ def dashboard(user: User, day: date | None = None, stale_days: int = 30,
               with_stale: bool = True) -> Dashboard:
     """The dashboard's figures for `user` as of `day`, in a fixed number of queries."""
     day = day or local_today()
-    calendar = load_calendar(db.session)
+    calendar = working_days()
     board = Dashboard(headline=headline(user, day))
     for group in ("stage", "department", "supervisor", "project"):
         board.by[group] = closure(user, group, day)
