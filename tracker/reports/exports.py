@@ -107,9 +107,11 @@ def weekly_pack(user: User | None, monday: date) -> WeeklyPack:
     risk_png = _risk_chart(user, monday)
     if risk_png is not None:
         pack.files[f"{pack.week}-07-risks.png"] = risk_png
+    ledger = metrics.department_ledger(user, sunday)  # shared by the PDF and the workbook
     pack.files[f"{pack.week}-report.pdf"] = report_pdf(
-        user, monday, figures, extra_pages=[risk_png] if risk_png else [])
-    pack.files[f"{pack.week}-ledger.xlsx"] = ledger_xlsx(user, sunday, since=monday)
+        user, monday, figures, extra_pages=[risk_png] if risk_png else [], ledger=ledger)
+    pack.files[f"{pack.week}-ledger.xlsx"] = ledger_xlsx(user, sunday, since=monday,
+                                                         ledger=ledger)
     return pack
 
 
@@ -148,7 +150,8 @@ def _figure_rows(rows: list[metrics.Figures]) -> list[list[str]]:
 FIGURE_HEADER = ["", "问题数", "已销号", "在办", "逾期", "销号率", "按期销号率"]
 
 
-def cover_pages(user: User | None, monday: date) -> list[Figure]:
+def cover_pages(user: User | None, monday: date,
+                ledger: list[metrics.DepartmentLedger] | None = None) -> list[Figure]:
     """The report's first pages: the week's headline figures and tables."""
     sunday = monday + timedelta(days=6)
     calendar = metrics.working_days()
@@ -157,7 +160,8 @@ def cover_pages(user: User | None, monday: date) -> list[Figure]:
     spans = metrics.durations(user, sunday, calendar)
     week_flow = metrics.weekly_series(user, monday, weeks=1)[0]
     by_stage = metrics.closure(user, "stage", sunday)
-    ledger = metrics.department_ledger(user, sunday, calendar)
+    if ledger is None:
+        ledger = metrics.department_ledger(user, sunday, calendar)
     by_supervisor = metrics.closure(user, "supervisor", sunday)
     threshold = yellow_card_threshold()
 
@@ -225,14 +229,15 @@ def _image_page(png: bytes) -> Figure:
 
 
 def report_pdf(user: User | None, monday: date, figures: dict[str, Figure] | None = None,
-               extra_pages: list[bytes] = ()) -> bytes:
+               extra_pages: list[bytes] = (),
+               ledger: list[metrics.DepartmentLedger] | None = None) -> bytes:
     """One PDF: the cover pages, then every chart on its own page (PNG charts last)."""
     figures = figures if figures is not None else week_charts(user, monday)
     buffer = BytesIO()
     metadata = {"Title": _("重点项目监督周报 %(week)s", week=iso_week(monday)),
                 "Author": _("县纪委监委"), "Creator": "tracker"}
     with PdfPages(buffer, metadata=metadata) as pdf:
-        for page in cover_pages(user, monday):
+        for page in cover_pages(user, monday, ledger):
             pdf.savefig(page)
         for fig in figures.values():
             pdf.savefig(fig)
@@ -337,7 +342,8 @@ def _write_sheet(workbook, title: str, header: list[str], rows: list[list], widt
         sheet.append(cells)
 
 
-def ledger_xlsx(user: User | None, day: date, since: date | None = None) -> bytes:
+def ledger_xlsx(user: User | None, day: date, since: date | None = None,
+                ledger: list[metrics.DepartmentLedger] | None = None) -> bytes:
     """The problem ledger (台账) as of `day` (see ledger_rows for `since`) with a
     per-department sheet covering every problem."""
     workbook = Workbook(write_only=True)
@@ -348,7 +354,7 @@ def ledger_xlsx(user: User | None, day: date, since: date | None = None) -> byte
     rows = [[d.name, d.handed_over, d.accepted_late, d.closed, d.closed_on_time,
              d.on_time_rate, d.open, d.overdue, d.average_days_to_close,
              "是" if d.overdue >= threshold else ""]
-            for d in metrics.department_ledger(user, day)]
+            for d in (ledger if ledger is not None else metrics.department_ledger(user, day))]
     _write_sheet(workbook, "按单位统计", DEPARTMENT_HEADER, rows,
                  [26, 10, 10, 10, 10, 12, 8, 8, 14, 12],
                  highlight=lambda row: row[-1] == "是", formats={5: "0.0%"})
