@@ -118,6 +118,7 @@ def weekly_pack(user: User | None, monday: date) -> WeeklyPack:
 # ---------------------------------------------------------------- PDF
 
 A4_PORTRAIT = (8.27, 11.69)
+COVER_SUPERVISORS = 16
 
 
 def _table(ax, header: list[str], rows: list[list[str]], col_widths: list[float],
@@ -191,9 +192,14 @@ def cover_pages(user: User | None, monday: date,
     ax = cover.add_axes([0.07, 0.36, 0.86, 0.18])
     _table(ax, [_("阶段")] + FIGURE_HEADER[1:], _figure_rows(by_stage),
            [0.26, 0.11, 0.11, 0.11, 0.11, 0.15, 0.15])
-    cover.text(0.07, 0.335, _("按纪检监察员"), fontsize=13)
+    if len(by_supervisor) > COVER_SUPERVISORS:  # the cover holds the most overdue ones
+        by_supervisor = sorted(by_supervisor, key=lambda r: (-r.overdue, -r.open, r.label))
+        cover.text(0.07, 0.335, _("按纪检监察员（逾期最多的 %(n)s 人，共 %(total)s 人）",
+                                  n=COVER_SUPERVISORS, total=len(by_supervisor)), fontsize=13)
+    else:
+        cover.text(0.07, 0.335, _("按纪检监察员"), fontsize=13)
     ax = cover.add_axes([0.07, 0.02, 0.86, 0.30])
-    _table(ax, [_("纪检监察员")] + FIGURE_HEADER[1:], _figure_rows(by_supervisor)[:16],
+    _table(ax, [_("纪检监察员")] + FIGURE_HEADER[1:], _figure_rows(by_supervisor)[:COVER_SUPERVISORS],
            [0.26, 0.11, 0.11, 0.11, 0.11, 0.15, 0.15])
 
     page2 = Figure(figsize=A4_PORTRAIT, dpi=100)
