@@ -247,5 +247,5 @@ def _reset_sequences() -> None:
         return
     for table in ("departments", "users", "projects", "problems"):
         db.session.execute(sa.text(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # nosec B608 - fixed names
             f"COALESCE((SELECT MAX(id) FROM {table}), 1))"))
