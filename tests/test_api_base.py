@@ -80,3 +80,13 @@ def test_list_total_counts_everything_for_readers_of_all(client, make_user, make
     headers = token_for(make_user("viewer"))
     body = client.get("/api/v1/departments?per_page=2", headers=headers).get_json()
     assert body["total"] == 3 and len(body["items"]) == 2
+
+
+def test_numbers_too_large_for_the_database_are_400(client, make_user, token_for):
+    headers = token_for(make_user("admin"))
+    for url in ("/api/v1/visits?project_id=9223372036854775808",
+                "/api/v1/problems?project_id=99999999999999999999",
+                "/api/v1/projects/9223372036854775808/risks"):
+        response = client.get(url, headers=headers)
+        assert response.status_code in (400, 404), (url, response.status_code)
+        assert set(response.get_json()) == {"error"}

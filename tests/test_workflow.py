@@ -244,3 +244,13 @@ def test_available_actions_match_the_table(db, admin, make_user, make_project, m
         ["close", "reopen", "comment"]
     assert [a.value for a in workflow.available_actions(problem, liaison)] == ["comment"]
     assert "withdraw" in [a.value for a in workflow.available_actions(problem, admin)]
+
+
+def test_a_co_department_named_twice_counts_once(db, admin, make_user, make_project,
+                                                  make_department):
+    lead, helper = make_department(), make_department()
+    problem = workflow.record(make_project(supervisor=make_user("supervisor")), admin, title="协办")
+    workflow.apply(problem, "assign", admin, department_id=lead.id, handling_class=5,
+                   co_department_ids=[helper.id, helper.id, lead.id])
+    db.session.commit()
+    assert [d.id for d in problem.co_departments] == [helper.id]

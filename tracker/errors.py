@@ -1,6 +1,6 @@
 """Error handlers: the JSON envelope under /api, friendly pages elsewhere; rollback on failure."""
 from flask import Flask, jsonify, render_template, request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -128,6 +128,15 @@ def handle_integrity(error: IntegrityError):
     return render_template("errors/generic.html", message="与已有数据冲突（如编号重复）"), 409
 
 
+def handle_out_of_range(error: Exception):
+    """A number too large for the database (e.g. ?project_id=99999999999999999999)."""
+    db.session.rollback()
+    message = "数值超出范围"
+    if wants_json():
+        return envelope(400, message)
+    return _page("errors/generic.html", 400, message=message)
+
+
 def handle_unexpected(error: Exception):
     db.session.rollback()
     if isinstance(error, HTTPException):
@@ -145,6 +154,8 @@ def register(app: Flask) -> None:
     app.register_error_handler(WorkflowError, handle_workflow)
     app.register_error_handler(StaleDataError, handle_stale)
     app.register_error_handler(IntegrityError, handle_integrity)
+    app.register_error_handler(OverflowError, handle_out_of_range)  # SQLite
+    app.register_error_handler(DataError, handle_out_of_range)  # PostgreSQL
     app.register_error_handler(InternalServerError, handle_http)
     if not app.testing:
         app.register_error_handler(Exception, handle_unexpected)

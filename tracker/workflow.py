@@ -228,11 +228,11 @@ def _assign(p: Problem, f: dict, ctx: "_Ctx") -> dict:
     if not isinstance(co_ids, list):
         errors["co_department_ids"] = "应为单位编号列表"
     else:
-        for cid in co_ids:
+        for cid in dict.fromkeys(co_ids):  # each department once, in the order given
             d = _department({"x": cid}, "x", {})
             if d is None:
                 errors["co_department_ids"] = f"没有这个单位：{cid}"
-            elif dept is None or d.id != dept.id:
+            elif (dept is None or d.id != dept.id) and d not in co_depts:
                 co_depts.append(d)
     _raise(errors)
     due = ctx.calendar.add_working_days(ctx.today, handling_class)

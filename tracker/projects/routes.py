@@ -217,6 +217,8 @@ def assign(project_id: int):
 @login_required
 def move_stage(project_id: int):
     project = get_visible_or_404(Project, project_id, current_user)
+    if not (current_user.role is Role.admin or project.supervisor_id == current_user.id):
+        abort(403)  # before any form handling: the page below must not render for readers
     form = StageForm()
     form.stage.choices = _stage_choices(project, admin=current_user.role is Role.admin)
     if form.validate_on_submit():

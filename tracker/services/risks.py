@@ -128,9 +128,9 @@ def change_risk(actor: User, risk: Risk, *, level: RiskLevel | str | None = None
     audited. Values equal to the current ones are no change. Raises InvalidFields, NotAllowed
     or StaleVersion and then changes nothing.
     """
+    _require_change(risk.project, actor)  # who first: a reader is refused, not told "stale"
     if version is not None and _int_or_none(version) != risk.version:
         raise StaleVersion(_("该风险点已被他人更新，请刷新后再试"))
-    _require_change(risk.project, actor)
     unknown = set(edits) - set(EDITABLE)
     if unknown:
         raise InvalidFields(_("不能修改这些字段"), {name: _("不能修改") for name in sorted(unknown)})
