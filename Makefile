@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := $(BIN)/flask --app tracker
 
-.PHONY: run test clean-venv
+.PHONY: run test clean-venv translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,17 @@ $(VENV)/.requirements-test: requirements-test.txt $(VENV)/.requirements
 	$(BIN)/pip install --quiet -r requirements-test.txt
 	touch $@
 
-run: $(VENV)/.requirements
+# The English translation (source strings are Chinese); compiled .mo files are not committed.
+translations: $(VENV)/.requirements
+	@if [ -d translations ]; then $(BIN)/pybabel -q compile -f -d translations; fi
+
+run: $(VENV)/.requirements translations
 	$(FLASK) db upgrade
 	$(FLASK) demo-data --if-empty
 	@echo "tracker: http://$(HOST):$(PORT)/"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.requirements-test
+test: $(VENV)/.requirements-test translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean-venv:
