@@ -1,38 +1,10 @@
 """In a real browser, admin creates a user, enters a holiday, and finds both in the audit viewer."""
-import os
-import threading
-from pathlib import Path
-
-import pytest
-from werkzeug.serving import make_server
-
-from .conftest import PASSWORD
-
-CHROMIUM = "/usr/bin/chromium"
-from .conftest import SHOTS  # noqa: E402
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-pytestmark = [pytest.mark.sqlite_only,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium")]
 
 
-@pytest.fixture
-def server(app):
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
+from .browser import BROWSER_TEST, chromium_browser, server  # noqa: F401 (fixtures)
+from .conftest import PASSWORD, SHOTS
 
-
-@pytest.fixture
-def chromium_browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = BROWSER_TEST
 
 
 def test_admin_creates_a_user_enters_a_holiday_and_finds_both_in_the_audit_viewer(

@@ -1,45 +1,26 @@
 """In a real browser at phone size (390×844): the supervisor finds a problem while working the
 supervision list, hands it to a department, the liaison accepts and reports, and after the
 revisit the supervisor closes it from the problem page with the enterprise's rating."""
-import os
-import threading
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
 from tracker.calendar import local_today
-from tracker.models import ChecklistTemplate, Problem, ProblemEvent, ProblemStatus, Stage
+from tracker.models import (
+    ChecklistTemplate,
+    Problem,
+    ProblemEvent,
+    ProblemStatus,
+    Stage,
+)
 
+from .browser import BROWSER_TEST, chromium_browser, no_sideways_scroll, server  # noqa: F401 (fixtures)
 from .conftest import PASSWORD
 
-CHROMIUM = "/usr/bin/chromium"
+pytestmark = BROWSER_TEST
+
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 PHONE = {"width": 390, "height": 844}
-
-pytestmark = [pytest.mark.sqlite_only,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium")]
-
-
-@pytest.fixture
-def server(app):
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-
-
-@pytest.fixture
-def chromium_browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def phone(browser, server, user):
@@ -62,10 +43,6 @@ def a_photo() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (800, 600), (230, 230, 220)).save(out, "JPEG")
     return out.getvalue()
-
-
-def no_sideways_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_a_problem_from_the_checklist_is_closed_after_a_revisit(

@@ -1,42 +1,15 @@
 """In a real browser, headquarters imports a project list, assigns a supervisor, moves a stage."""
-import io
-import os
-import threading
 from pathlib import Path
-
-import pytest
-from werkzeug.serving import make_server
 
 from tracker.models import ChecklistTemplate, Stage
 
+from .browser import BROWSER_TEST, chromium_browser, server  # noqa: F401 (fixtures)
 from .conftest import PASSWORD
+
+pytestmark = BROWSER_TEST
 from .test_import import HEADERS_CN, xlsx
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-pytestmark = [pytest.mark.sqlite_only,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium")]
-
-
-@pytest.fixture
-def server(app):
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-
-
-@pytest.fixture
-def chromium_browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_admin_imports_assigns_and_moves_a_stage(db, admin, make_user, server, chromium_browser, tmp_path):

@@ -1,46 +1,20 @@
 """On a phone-sized browser (390×844) a supervisor logs a revisit with a photo that closes one
 problem and reopens another — after a failed first try and a reload that brings the draft back —
 and then sees it on the project page."""
-import os
-import threading
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from PIL import ExifTags, Image
-from werkzeug.serving import make_server
 
 from tracker.models import Attachment, Problem, ProblemStatus, Visit
 
-from .conftest import PASSWORD
+from .browser import BROWSER_TEST, chromium_browser, no_sideways_scroll, server  # noqa: F401 (fixtures)
+from .conftest import PASSWORD, SHOTS
 
-CHROMIUM = "/usr/bin/chromium"
-from .conftest import SHOTS  # noqa: E402
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+pytestmark = BROWSER_TEST
+
 PHONE = {"width": 390, "height": 844}
-
-pytestmark = [pytest.mark.sqlite_only,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium")]
-
-
-@pytest.fixture
-def server(app):
-    app.config["WTF_CSRF_ENABLED"] = True  # the real forms, tokens and all
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-
-
-@pytest.fixture
-def chromium_browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def site_photo(path: Path) -> Path:
@@ -53,10 +27,6 @@ def site_photo(path: Path) -> Path:
     gps[ExifTags.GPS.GPSLongitudeRef], gps[ExifTags.GPS.GPSLongitude] = "E", (112.0, 57.0, 0.0)
     image.save(path, "JPEG", exif=exif, quality=90)
     return path
-
-
-def no_sideways_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_supervisor_logs_a_revisit_with_a_photo_on_a_phone(db, app, make_user, make_project,

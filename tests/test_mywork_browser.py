@@ -1,45 +1,22 @@
 """On a phone-sized browser (390×844): a department liaison signs in to "my work", sees the unread
 reminders in the header, reads one; admin records an accountability decision on a level-3 problem
 (confirming the dialog)."""
-import os
-import threading
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
 from tracker import workflow
 from tracker.calendar import local_today
-from tracker.models import AccountabilityRecord, Outcome, ProblemStatus as S
+from tracker.models import AccountabilityRecord, Outcome
+from tracker.models import ProblemStatus as S
 
+from .browser import BROWSER_TEST, chromium_browser, no_sideways_scroll, server  # noqa: F401 (fixtures)
 from .conftest import PASSWORD
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+pytestmark = BROWSER_TEST
+
 PHONE = {"width": 390, "height": 844}
-
-pytestmark = [pytest.mark.sqlite_only,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium")]
-
-
-@pytest.fixture
-def server(app):
-    app.config["WTF_CSRF_ENABLED"] = True
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-
-
-@pytest.fixture(scope="module")
-def chromium_browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -55,10 +32,6 @@ def sign_in(page, base, user):
     page.fill("input[name=password]", PASSWORD)
     page.click("[type=submit]")
     page.wait_for_url(f"{base}/")
-
-
-def no_sideways_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_liaison_reads_reminders_on_a_phone(server, phone, db, admin, runner, make_user,

@@ -1,41 +1,14 @@
 """In a real browser: a supervisor re-rates a risk from the project page on a phone (the reason
 is asked for before the form goes), and headquarters reads the weekly risk view."""
-import os
-import threading
-from pathlib import Path
 
-import pytest
-from werkzeug.serving import make_server
 
 from tracker.models import Risk, RiskLevel
 from tracker.services import risks as service
 
-from .conftest import PASSWORD
+from .browser import BROWSER_TEST, chromium_browser, server  # noqa: F401 (fixtures)
+from .conftest import PASSWORD, SHOTS
 
-CHROMIUM = "/usr/bin/chromium"
-from .conftest import SHOTS  # noqa: E402
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-pytestmark = [pytest.mark.sqlite_only,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium")]
-
-
-@pytest.fixture
-def server(app):
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-
-
-@pytest.fixture
-def chromium_browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = BROWSER_TEST
 
 
 def sign_in(page, server, user):
