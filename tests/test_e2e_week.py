@@ -82,15 +82,19 @@ class Walk:
         page.goto(f"{self.server}{path}")
         assert no_sideways_scroll(page), f"{path} is wider than the screen"
 
-    def shot(self, page, name):
-        """The page as it is, at phone and at desktop size, then back to its own size."""
+    def shot(self, page, name, focus=None):
+        """The page as it is, at phone and at desktop size, then back to its own size; the
+        whole page, or the screen from the `focus` element down."""
         own = page.viewport_size
+        page.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
         for label, size in (("phone", PHONE), ("desktop", DESKTOP)):
             page.set_viewport_size(size)
-            page.wait_for_timeout(50)
+            page.wait_for_function("Array.from(document.images).every(i => i.complete)")
             if size is PHONE:
                 assert no_sideways_scroll(page), f"{name} is wider than a phone"
-            page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
+            if focus:
+                page.locator(focus).first.evaluate("e => e.scrollIntoView({block: 'start'})")
+            page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=focus is None)
         page.set_viewport_size(own)
 
     def check(self, page, name):
@@ -145,6 +149,7 @@ def a_photo() -> bytes:
 def test_one_week_in_the_county(db, app, admin, make_user, make_department, server,
                                 chromium_browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
+    admin.name = "县纪委监委办公室"
     dept = make_department(code="RSJ", name="县人力资源和社会保障局")
     liu = make_user("supervisor", username="jjy_liu", name="刘纪检")
     wang = make_user("supervisor", username="jjy_wang", name="王建国")
@@ -220,13 +225,12 @@ def _play_the_week(walk, db, server, admin, liu, wang, liaison, leader, dept):
     walk.check(sup, "visit-form")
     sup.fill("#people_met", "项目经理张伟、劳资专管员李红")
     sup.fill("#summary", "查看工资专户和考勤表，3月工资未按时发放。")
-    sup.click("[data-add-problem]")
     sup.fill("#new_problems-0-title", "农民工3月工资未按月足额发放")
     sup.fill("#new_problems-0-description", "32名工人3月工资约40万元未发放")
     sup.select_option("#new_problems-0-handling_class", "5")
     sup.set_input_files("#photos", files=[{"name": "工资专户.jpg", "mimeType": "image/jpeg",
                                            "buffer": a_photo()}])
-    walk.shot(sup, "e2e-04-visit-form")
+    walk.shot(sup, "e2e-04-visit-form", focus="[data-new-problem]")
     sup.click("#submit-visit")
     sup.wait_for_selector("[data-visit-saved]", state="attached")
     assert "走访记录已保存" in sup.inner_text("main")
@@ -284,7 +288,7 @@ def _play_the_week(walk, db, server, admin, liu, wang, liaison, leader, dept):
     sup.click("label[for='revisits-0-outcome-1']")  # 销号
     sup.select_option("#revisits-0-satisfaction", "satisfied")
     sup.fill("#revisits-0-comment", "工人代表确认已足额领取")
-    walk.shot(sup, "e2e-08-revisit")
+    walk.shot(sup, "e2e-08-revisit", focus="[data-revisit]")
     sup.click("#submit-visit")
     sup.wait_for_selector("[data-visit-saved]", state="attached")
     walk.go(sup, f"/problems/{problem.id}")
