@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := $(BIN)/flask --app tracker
 
-.PHONY: run test clean-venv translations
+.PHONY: run test clean-venv translations messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ $(VENV)/.requirements-test: requirements-test.txt $(VENV)/.requirements
 # The English translation (source strings are Chinese); compiled .mo files are not committed.
 translations: $(VENV)/.requirements
 	@if [ -d translations ]; then $(BIN)/pybabel -q compile -f -d translations; fi
+
+# Re-extract the source strings (N_ marks labels translated where they are shown) and merge them
+# into translations/en; then translate the new entries in messages.po.
+messages: $(VENV)/.requirements
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -l en --no-fuzzy-matching
 
 run: $(VENV)/.requirements translations
 	$(FLASK) db upgrade

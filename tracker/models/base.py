@@ -6,6 +6,11 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext
 
 
+def N_(s: str) -> str:
+    """Marks a literal for extraction (`pybabel extract -k N_`); it is translated where it is shown."""
+    return s
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -37,6 +42,11 @@ class LabelledEnum(enum.StrEnum):
     @property
     def label(self) -> str:
         return str(lazy_gettext(self._labels()[self.value]))
+
+    @property
+    def lazy_label(self):
+        """The label translated when it is shown, for texts built at import time."""
+        return lazy_gettext(self._labels()[self.value])
 
     @classmethod
     def _labels(cls) -> dict[str, str]:

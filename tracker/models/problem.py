@@ -4,11 +4,12 @@ import json
 from datetime import date, datetime, timezone
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from . import guards
-from .base import LabelledEnum, UTCDateTime, enum_check, utcnow
+from .base import LabelledEnum, N_, UTCDateTime, enum_check, utcnow
 from .project import Project, Stage
 from .user import Department, User
 
@@ -23,8 +24,8 @@ class ProblemStatus(LabelledEnum):
 
     @classmethod
     def _labels(cls):
-        return {"open": "待交办", "assigned": "已交办", "rectifying": "整改中",
-                "rectified": "待回访", "closed": "已销号", "withdrawn": "已撤销"}
+        return {"open": N_("待交办"), "assigned": N_("已交办"), "rectifying": N_("整改中"),
+                "rectified": N_("待回访"), "closed": N_("已销号"), "withdrawn": N_("已撤销")}
 
     @property
     def is_final(self) -> bool:
@@ -51,8 +52,8 @@ class Source(LabelledEnum):
 
     @classmethod
     def _labels(cls):
-        return {"visit": "走访发现", "checklist": "监督清单", "complaint": "企业反映",
-                "department_report": "部门报告", "other": "其他"}
+        return {"visit": N_("走访发现"), "checklist": N_("监督清单"), "complaint": N_("企业反映"),
+                "department_report": N_("部门报告"), "other": N_("其他")}
 
 
 class Satisfaction(LabelledEnum):
@@ -64,8 +65,8 @@ class Satisfaction(LabelledEnum):
 
     @classmethod
     def _labels(cls):
-        return {"very_satisfied": "非常满意", "satisfied": "满意", "basic": "基本满意",
-                "dissatisfied": "不满意", "very_dissatisfied": "非常不满意"}
+        return {"very_satisfied": N_("非常满意"), "satisfied": N_("满意"), "basic": N_("基本满意"),
+                "dissatisfied": N_("不满意"), "very_dissatisfied": N_("非常不满意")}
 
     @property
     def passes(self) -> bool:
@@ -91,14 +92,15 @@ class Action(LabelledEnum):
 
     @classmethod
     def _labels(cls):
-        return {"record": "登记", "assign": "交办", "accept": "签收", "report": "反馈整改",
-                "close": "销号", "reopen": "重新整改", "withdraw": "撤销", "escalate": "升级督办",
-                "request_extension": "申请延期", "decide_extension": "审批延期",
-                "set_due": "调整期限", "instruct": "领导批示", "comment": "留言",
-                "transfer": "部门合并转办"}
+        return {"record": N_("登记"), "assign": N_("交办"), "accept": N_("签收"),
+                "report": N_("反馈整改"), "close": N_("销号"), "reopen": N_("重新整改"),
+                "withdraw": N_("撤销"), "escalate": N_("升级督办"),
+                "request_extension": N_("申请延期"), "decide_extension": N_("审批延期"),
+                "set_due": N_("调整期限"), "instruct": N_("领导批示"), "comment": N_("留言"),
+                "transfer": N_("部门合并转办")}
 
 
-ESCALATION_LABELS = {0: "无", 1: "提醒", 2: "督办", 3: "问责"}
+ESCALATION_LABELS = {0: N_("无"), 1: N_("提醒"), 2: N_("督办"), 3: N_("问责")}
 HANDLING_CLASSES = (1, 5, 10)
 
 problem_co_departments = sa.Table(
@@ -165,7 +167,7 @@ class Problem(db.Model):
 
     @property
     def escalation_label(self) -> str:
-        return ESCALATION_LABELS[self.escalation]
+        return str(lazy_gettext(ESCALATION_LABELS[self.escalation]))
 
     def __repr__(self) -> str:
         return f"<Problem {self.id} {self.status}>"
@@ -228,8 +230,9 @@ class Outcome(LabelledEnum):
 
     @classmethod
     def _labels(cls):
-        return {"talk": "谈话提醒", "criticism": "批评教育", "warning": "政务警告",
-                "demerit": "政务记过", "party_serious_warning": "党内严重警告", "other": "其他"}
+        return {"talk": N_("谈话提醒"), "criticism": N_("批评教育"), "warning": N_("政务警告"),
+                "demerit": N_("政务记过"), "party_serious_warning": N_("党内严重警告"),
+                "other": N_("其他")}
 
 
 class AccountabilityRecord(db.Model):

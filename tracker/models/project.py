@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, enum_check, utcnow
+from .base import LabelledEnum, N_, UTCDateTime, enum_check, utcnow
 from .user import User
 
 
@@ -17,7 +17,7 @@ class Level(LabelledEnum):
 
     @classmethod
     def _labels(cls):
-        return {"provincial": "省重点", "municipal": "市重点", "county": "县重点"}
+        return {"provincial": N_("省重点"), "municipal": N_("市重点"), "county": N_("县重点")}
 
 
 class Stage(LabelledEnum):
@@ -29,8 +29,9 @@ class Stage(LabelledEnum):
 
     @classmethod
     def _labels(cls):
-        return {"signing": "招商签约", "approval": "审批落地开工", "construction": "工程建设实施",
-                "acceptance": "验收结算资金", "completed": "完成"}
+        return {"signing": N_("招商签约"), "approval": N_("审批落地开工"),
+                "construction": N_("工程建设实施"), "acceptance": N_("验收结算资金"),
+                "completed": N_("完成")}
 
     @property
     def order(self) -> int:
@@ -49,7 +50,7 @@ class CheckResult(LabelledEnum):
 
     @classmethod
     def _labels(cls):
-        return {"ok": "正常", "problem": "发现问题", "na": "不适用"}
+        return {"ok": N_("正常"), "problem": N_("发现问题"), "na": N_("不适用")}
 
 
 class Project(db.Model):

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, enum_check, utcnow
+from .base import LabelledEnum, N_, UTCDateTime, enum_check, utcnow
 from .project import Project, Stage
 from .user import Department, User
 
@@ -22,9 +22,9 @@ class RiskCategory(LabelledEnum):
 
     @classmethod
     def _labels(cls):
-        return {"land": "征地拆迁", "funding": "资金缺口", "tender": "招投标", "safety": "质量安全",
-                "wages": "农民工工资", "settlement": "结算争议", "integrity": "廉洁风险",
-                "other": "其他"}
+        return {"land": N_("征地拆迁"), "funding": N_("资金缺口"), "tender": N_("招投标"),
+                "safety": N_("质量安全"), "wages": N_("农民工工资"), "settlement": N_("结算争议"),
+                "integrity": N_("廉洁风险"), "other": N_("其他")}
 
 
 class RiskLevel(LabelledEnum):
@@ -34,7 +34,7 @@ class RiskLevel(LabelledEnum):
 
     @classmethod
     def _labels(cls):
-        return {"high": "高", "medium": "中", "low": "低"}
+        return {"high": N_("高"), "medium": N_("中"), "low": N_("低")}
 
 
 class RiskStatus(LabelledEnum):
@@ -44,7 +44,7 @@ class RiskStatus(LabelledEnum):
 
     @classmethod
     def _labels(cls):
-        return {"watching": "关注中", "mitigated": "已缓解", "closed": "已关闭"}
+        return {"watching": N_("关注中"), "mitigated": N_("已缓解"), "closed": N_("已关闭")}
 
 
 class Risk(db.Model):

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, enum_check, utcnow
+from .base import LabelledEnum, N_, UTCDateTime, enum_check, utcnow
 
 
 class Role(LabelledEnum):
@@ -19,8 +19,8 @@ class Role(LabelledEnum):
 
     @classmethod
     def _labels(cls):
-        return {"admin": "县纪委监委（管理员）", "supervisor": "项目纪检监察员",
-                "department": "责任单位", "viewer": "县领导"}
+        return {"admin": N_("县纪委监委（管理员）"), "supervisor": N_("项目纪检监察员"),
+                "department": N_("责任单位"), "viewer": N_("县领导")}
 
 
 class Department(db.Model):

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, enum_check, utcnow
+from .base import LabelledEnum, N_, UTCDateTime, enum_check, utcnow
 from .project import Project, Stage
 from .user import User
 
@@ -17,7 +17,7 @@ class VisitKind(LabelledEnum):
 
     @classmethod
     def _labels(cls):
-        return {"routine": "日常监督", "revisit": "跟踪回访", "special": "专项督查"}
+        return {"routine": N_("日常监督"), "revisit": N_("跟踪回访"), "special": N_("专项督查")}
 
 
 class QuietDayExemption(LabelledEnum):
@@ -28,10 +28,10 @@ class QuietDayExemption(LabelledEnum):
 
     @classmethod
     def _labels(cls):
-        return {"safety": "涉及国家安全、公共安全、人身财产安全、安全生产或生态环境安全",
-                "incident": "企业发生突发事件或问题",
-                "licensing": "办理许可审批须现场核查",
-                "complaint": "处理针对该企业的投诉举报"}
+        return {"safety": N_("涉及国家安全、公共安全、人身财产安全、安全生产或生态环境安全"),
+                "incident": N_("企业发生突发事件或问题"),
+                "licensing": N_("办理许可审批须现场核查"),
+                "complaint": N_("处理针对该企业的投诉举报")}
 
 
 visit_problems = sa.Table(

@@ -50,7 +50,7 @@ class Spec:
 
 def _handling_class_spec(source: Source) -> Spec:
     return Spec(f"default_handling_class_{source.value}", 5, 1, 10,
-                _l("默认办理时限（%(source)s）", source=source.label),
+                _l("默认办理时限（%(source)s）", source=source.lazy_label),
                 _l("该来源的问题交办时默认的“1510”类别（工作日）"), allowed=(1, 5, 10))
 
 
