@@ -14,6 +14,7 @@ from ..auth import roles_required
 from ..calendar import local_today
 from ..models import Role
 from ..reports import charts, exports, metrics
+from ..templating import cn_date
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -67,7 +68,7 @@ def chart(name: str):
     if name not in CHART_NAMES or (name == "visits-per-supervisor" and not _shows_visits()):
         abort(404)
     day = _as_of(warn=False)
-    subtitle = _("截至 %(day)s", day=f"{day.year}年{day.month}月{day.day}日")
+    subtitle = _("截至 %(day)s", day=cn_date(day))
     user = current_user
     if name in ("new-vs-closed", "closure-trend"):
         points = metrics.weekly_series(user, day - timedelta(days=day.weekday()), weeks=12)

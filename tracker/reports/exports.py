@@ -23,6 +23,7 @@ from openpyxl.utils import get_column_letter
 from ..extensions import db
 from ..models import (ESCALATION_LABELS, Department, Problem, ProblemStatus, Project,
                       Satisfaction, Source, Stage, User)
+from ..templating import short_date
 from . import charts, metrics
 from .metrics import ACTIVE, bound_of, iso_week, problem_states
 
@@ -62,7 +63,7 @@ def stale_visit_days() -> int:
 
 def _period(monday: date, sunday: date) -> str:
     return _("%(week)s（%(start)s—%(end)s），数据截至 %(end)s 24:00", week=iso_week(monday),
-             start=f"{monday.month}月{monday.day}日", end=f"{sunday.month}月{sunday.day}日")
+             start=short_date(monday), end=short_date(sunday))
 
 
 def _percent(value: float | None) -> str:

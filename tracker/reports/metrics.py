@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from ..calendar import WorkCalendar, end_of_local_day, load_calendar, local_today
 from ..extensions import db
@@ -356,7 +357,7 @@ def closure(user: User | None, group_by: str, day: date | None = None) -> list[F
 
 
 def _label_groups(user, group_by, found: dict, bound: datetime) -> list[Figures]:
-    none_label = {"department": "未交办", "supervisor": "未配备纪检监察员",
+    none_label = {"department": gettext("未交办"), "supervisor": gettext("未配备纪检监察员"),
                   "project": "", "stage": "", "week": ""}[group_by]
     if group_by == "stage":
         result = [_figures(s.value, s.label, found.pop(s, found.pop(s.value, None)))

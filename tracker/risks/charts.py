@@ -13,6 +13,7 @@ from ..calendar import TZ
 from ..models import RiskLevel, Stage
 from ..reports.charts import cjk_font_family  # one font set-up for every chart
 from ..services.risks import CHANGE_KIND_LABELS, RiskFigures, change_kind
+from ..templating import short_date
 
 LEVEL_COLOURS = {RiskLevel.high: "#dc3545", RiskLevel.medium: "#fd7e14", RiskLevel.low: "#0dcaf0"}
 CHANGE_COLOURS = ("#6c757d", "#dc3545", "#198754", "#212529")
@@ -21,7 +22,7 @@ DPI = 100
 
 def _title(figures: RiskFigures) -> str:
     return _("重大风险点　%(week)s（%(start)s 至 %(end)s）", week=figures.week,
-             start=figures.starts_on.strftime("%m月%d日"), end=figures.ends_on.strftime("%m月%d日"))
+             start=short_date(figures.starts_on), end=short_date(figures.ends_on))
 
 
 def _draw_heat(ax, figures: RiskFigures) -> None:

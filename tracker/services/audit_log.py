@@ -361,7 +361,8 @@ def describe(keys) -> list[Row]:
                   f"{RiskLevel(rc.to_level).label}")
             st = (f"{RiskStatus(rc.from_status).label if rc.from_status else '—'} → "
                   f"{RiskStatus(rc.to_status).label}")
-            summary = f"等级 {lv}；状态 {st}" + (f"；{rc.reason}" if rc.reason else "")
+            summary = str(_l("等级 %(level)s；状态 %(status)s", level=lv, status=st)) + (
+                f"；{rc.reason}" if rc.reason else "")
             risk = risks.get(k.object_id)
             obj_label = f"#{k.object_id} {risk.title}" if risk else f"#{k.object_id}"
         else:

@@ -15,6 +15,8 @@ from ..extensions import db
 from ..models import (ESCALATION_LABELS, Action, ChecklistItem, Problem, ProblemEvent,
                       ProblemStatus, Project, Risk, RiskLevel, Role, Stage, SupervisorAssignment,
                       User, Visit)
+from ..models.base import N_
+from ..templating import cn_date
 from ..visibility import problem_condition
 from .risks import OPEN_STATUSES as OPEN_RISK_STATUSES
 from .risks import open_high_risks
@@ -42,19 +44,19 @@ def setting(key: str, default: int) -> int:
 
 # kind -> (rank among items of equal urgency, label shown on the page)
 KINDS = {
-    "overdue": (0, "已逾期"),
-    "instruction": (1, "领导批示"),
-    "due_soon": (2, "即将到期"),
-    "extension_request": (3, "延期申请待审批"),
-    "escalated": (4, "升级督办"),
-    "to_accept": (5, "待签收"),
-    "to_report": (6, "待反馈整改"),
-    "to_revisit": (7, "待回访"),
-    "to_assign": (8, "待交办"),
-    "unchecked_items": (9, "监督清单未检查"),
-    "stale_project": (10, "长期未走访"),
-    "no_supervisor": (11, "未配备纪检监察员"),
-    "high_risk": (12, "高风险点"),
+    "overdue": (0, N_("已逾期")),
+    "instruction": (1, N_("领导批示")),
+    "due_soon": (2, N_("即将到期")),
+    "extension_request": (3, N_("延期申请待审批")),
+    "escalated": (4, N_("升级督办")),
+    "to_accept": (5, N_("待签收")),
+    "to_report": (6, N_("待反馈整改")),
+    "to_revisit": (7, N_("待回访")),
+    "to_assign": (8, N_("待交办")),
+    "unchecked_items": (9, N_("监督清单未检查")),
+    "stale_project": (10, N_("长期未走访")),
+    "no_supervisor": (11, N_("未配备纪检监察员")),
+    "high_risk": (12, N_("高风险点")),
 }
 
 
@@ -251,7 +253,7 @@ def _stale_projects(where, today: date, late: WorkingDaysBack) -> list[WorkItem]
     for project_id, name, created_at, last in rows:
         since = last or created_at.astimezone(TZ).date()
         due = since + timedelta(days=days)
-        detail = (gettext("上次走访：%(d)s", d=f"{last.year}年{last.month}月{last.day}日")
+        detail = (gettext("上次走访：%(d)s", d=cn_date(last))
                   if last else gettext("尚无走访记录"))
         items.append(WorkItem(kind="stale_project", project_id=project_id, project_name=name,
                               title=name, due_on=due,
@@ -281,7 +283,7 @@ def _admin(user: User, today, soon, late, limit) -> MyWork:
         d = r.extension_requested_on
         items.append(_problem_item("extension_request", r, today, late,
                                    detail=gettext("申请延期至 %(d)s",
-                                                  d=f"{d.year}年{d.month}月{d.day}日")))
+                                                  d=cn_date(d))))
 
     def count_if(condition):
         return sa.func.sum(sa.case((condition, 1), else_=0))
