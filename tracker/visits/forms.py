@@ -12,8 +12,9 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from ..models import QuietDayExemption, Satisfaction, VisitKind
 
-HANDLING_CHOICES = [("", _l("（暂不建议）")), ("1", _l("1 日内办结")), ("5", _l("5 日内办结")),
-                    ("10", _l("10 日内书面答复"))]
+# the 1510 classes in the same words as the problem and checklist pages
+HANDLING_CHOICES = [("", _l("（暂不建议）")), ("1", _l("1个工作日（即办）")),
+                    ("5", _l("5个工作日（一般问题）")), ("10", _l("10个工作日（疑难问题，先书面答复）"))]
 
 
 class NewProblemForm(Form):
