@@ -280,7 +280,11 @@ def _play_the_week(walk, db, server, admin, liu, wang, liaison, leader, dept):
     assert "待回访" in dep.inner_text("main")
     walk.shot(dep, "e2e-07-reported")
 
-    # 7. The supervisor revisits on site and closes it (销号) with the enterprise's rating.
+    # 7. The ball is in the supervisor's court: revisit on site and close it (销号) with the
+    #    enterprise's rating.
+    walk.go(sup, "/")
+    waiting = sup.locator("main li, main .list-group-item").filter(has_text="农民工3月工资未按月足额发放")
+    assert "待回访" in waiting.first.inner_text()
     walk.go(sup, f"/visits/new?project_id={plant.id}")
     assert sup.locator("[data-revisit]").count() == 1
     sup.click("label[for='kind-1']")  # 跟踪回访
@@ -293,6 +297,8 @@ def _play_the_week(walk, db, server, admin, liu, wang, liaison, leader, dept):
     sup.wait_for_selector("[data-visit-saved]", state="attached")
     walk.go(sup, f"/problems/{problem.id}")
     assert "已销号" in sup.inner_text("main")
+    shown = sup.eval_on_selector_all(".timeline-event", "els => els.map(e => e.dataset.action)")
+    assert shown == ["record", "assign", "accept", "report", "close"]  # the log, on the page
     walk.shot(sup, "e2e-09-closed")
     db.session.rollback()
     problem = db.session.get(Problem, problem.id)
@@ -307,7 +313,7 @@ def _play_the_week(walk, db, server, admin, liu, wang, liaison, leader, dept):
     walk.go(lead, "/dashboard/")
     walk.check(lead, "dashboard")
     cards = lead.inner_text(".headline-cards")
-    assert "100.0%" in cards
+    assert "100.0%" in cards and "已销号 1 个" in cards
     stage_row = lead.locator("tr:has(th:text-is('工程建设实施'))").first.inner_text()
     assert "100.0%" in stage_row
     walk.shot(lead, "e2e-10-dashboard")
