@@ -9,9 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from io import BytesIO
 
-import numpy as np
 import sqlalchemy as sa
-from PIL import Image
 from flask_babel import gettext as _
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
@@ -22,7 +20,9 @@ from openpyxl.utils import get_column_letter
 
 from ..extensions import db
 from ..models import (ESCALATION_LABELS, Department, Problem, ProblemStatus, Project,
-                      Satisfaction, Source, Stage, User)
+                      Role, Satisfaction, Source, Stage, User)
+from ..risks.charts import risk_chart_png, risk_page
+from ..services.risks import risk_figures
 from ..templating import short_date
 from . import charts, metrics
 from .metrics import ACTIVE, bound_of, iso_week, problem_states
@@ -87,15 +87,10 @@ def week_charts(user: User | None, monday: date) -> dict[str, Figure]:
     }
 
 
-def _risk_chart(user: User | None, monday: date) -> bytes | None:
-    """The risk engineer's chart of major risk points, when that module is present."""
-    try:
-        from ..risks.charts import risk_chart_png
-        from ..services.risks import risk_figures
-    except ImportError:
-        return None
-    viewer = user if user is not None else User(role="admin", name="", username="")
-    return risk_chart_png(risk_figures(viewer, monday))
+def _risk_figures(user: User | None, monday: date):
+    """The week's risk figures as `user` may see them (all of them for the command line)."""
+    viewer = user if user is not None else User(role=Role.admin, name="", username="")
+    return risk_figures(viewer, monday)
 
 
 def weekly_pack(user: User | None, monday: date) -> WeeklyPack:
@@ -105,12 +100,11 @@ def weekly_pack(user: User | None, monday: date) -> WeeklyPack:
     figures = week_charts(user, monday)
     for stem, fig in figures.items():
         pack.files[f"{pack.week}-{stem}.png"] = charts.png(fig)
-    risk_png = _risk_chart(user, monday)
-    if risk_png is not None:
-        pack.files[f"{pack.week}-07-risks.png"] = risk_png
+    risks = _risk_figures(user, monday)
+    pack.files[f"{pack.week}-07-risks.png"] = risk_chart_png(risks)
     ledger = metrics.department_ledger(user, sunday)  # shared by the PDF and the workbook
     pack.files[f"{pack.week}-report.pdf"] = report_pdf(
-        user, monday, figures, extra_pages=[risk_png] if risk_png else [], ledger=ledger)
+        user, monday, figures, extra_pages=[risk_page(risks)], ledger=ledger)
     pack.files[f"{pack.week}-ledger.xlsx"] = ledger_xlsx(user, sunday, since=monday,
                                                          ledger=ledger)
     return pack
@@ -227,18 +221,11 @@ def _card(fig: Figure, x: float, y: float):
                           figure=fig)
 
 
-def _image_page(png: bytes) -> Figure:
-    """A page holding a chart that arrives as PNG (the risk chart), pixel for pixel."""
-    image = Image.open(BytesIO(png)).convert("RGB")
-    page = Figure(figsize=(image.width / 100, image.height / 100), dpi=100)
-    page.figimage(np.asarray(image), xo=0, yo=0)
-    return page
-
-
 def report_pdf(user: User | None, monday: date, figures: dict[str, Figure] | None = None,
-               extra_pages: list[bytes] = (),
+               extra_pages: list[Figure] = (),
                ledger: list[metrics.DepartmentLedger] | None = None) -> bytes:
-    """One PDF: the cover pages, then every chart on its own page (PNG charts last)."""
+    """One PDF: the cover pages, then every chart on its own page, then the extra pages (the
+    risk register's page with its chart and tables)."""
     figures = figures if figures is not None else week_charts(user, monday)
     buffer = BytesIO()
     metadata = {"Title": _("重点项目监督周报 %(week)s", week=iso_week(monday)),
@@ -248,8 +235,8 @@ def report_pdf(user: User | None, monday: date, figures: dict[str, Figure] | Non
             pdf.savefig(page)
         for fig in figures.values():
             pdf.savefig(fig)
-        for png_bytes in extra_pages:
-            pdf.savefig(_image_page(png_bytes))
+        for page in extra_pages:
+            pdf.savefig(page)
     return buffer.getvalue()
 
 
