@@ -100,3 +100,14 @@ def test_dashboard_issues_a_fixed_number_of_queries(history, db, login, make_pro
         for status in ("open", "assigned", "rectifying", "rectified", "closed", "withdrawn"):
             make_problem(project, status, department=department)
     assert count() == before
+
+
+def test_open_high_risks_show_on_the_dashboard(db, client, admin, make_user, make_project, login):
+    from tracker.services.risks import create_risk
+
+    project = make_project(supervisor=make_user("supervisor"))
+    create_risk(admin, project, title="结算争议可能引发上访", category="settlement", level="high")
+    create_risk(admin, project, title="资料归档不全", category="other", level="low")
+    db.session.commit()
+    page = login(make_user("viewer")).get("/dashboard/").get_data(as_text=True)
+    assert "结算争议可能引发上访" in page and "资料归档不全" not in page

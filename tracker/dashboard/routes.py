@@ -14,6 +14,7 @@ from ..auth import roles_required
 from ..calendar import local_today
 from ..models import Role
 from ..reports import charts, exports, metrics
+from ..services.risks import open_high_risks
 from ..templating import cn_date
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -56,6 +57,7 @@ def index():
     board = metrics.dashboard(current_user, day, stale_days=stale_days,
                               with_stale=_shows_visits())
     return render_template("dashboard/index.html", board=board, day=day, today=local_today(),
+                           high_risks=open_high_risks(current_user, limit=10),
                            charts=[c for c in CHART_NAMES
                                    if _shows_visits() or c != "visits-per-supervisor"],
                            last_week=metrics.iso_week(metrics.last_full_week()),
