@@ -1,8 +1,8 @@
 """initial schema: the whole domain
 
-Revision ID: c10e12cea329
+Revision ID: 2062fbac4b92
 Revises: 
-Create Date: 2026-11-24 03:23:32.024911
+Create Date: 2026-11-24 04:33:55.653424
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'c10e12cea329'
+revision = '2062fbac4b92'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -312,6 +312,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_problems_created_at'), ['created_at'], unique=False)
         batch_op.create_index('ix_problems_department_status', ['department_id', 'status'], unique=False)
         batch_op.create_index('ix_problems_project_status', ['project_id', 'status'], unique=False)
+        batch_op.create_index('ix_problems_status_created', ['status', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_problems_status_due', ['status', 'due_on'], unique=False)
 
     op.create_table('risk_changes',
@@ -490,6 +491,7 @@ def downgrade():
     op.drop_table('risk_changes')
     with op.batch_alter_table('problems', schema=None) as batch_op:
         batch_op.drop_index('ix_problems_status_due')
+        batch_op.drop_index('ix_problems_status_created')
         batch_op.drop_index('ix_problems_project_status')
         batch_op.drop_index('ix_problems_department_status')
         batch_op.drop_index(batch_op.f('ix_problems_created_at'))
