@@ -47,6 +47,8 @@ def test_supervisor_logs_a_revisit_with_a_photo_on_a_phone(db, app, make_user, m
         geolocation={"latitude": 27.0803, "longitude": 112.9504, "accuracy": 12},
         permissions=["geolocation"])
     page = context.new_page()
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
     page.goto(f"{server}/login")
     page.fill("#username", supervisor.username)
     page.fill("#password", PASSWORD)
@@ -114,6 +116,7 @@ def test_supervisor_logs_a_revisit_with_a_photo_on_a_phone(db, app, make_user, m
     page.click("#submit-visit")
     page.wait_for_selector("[data-visit-saved]", state="attached")
     assert "走访记录已保存" in page.inner_text("main")
+    assert dialogs and "将销号 1 个问题" in dialogs[-1]  # asked before closing on the revisit
     assert page.evaluate(f"localStorage.getItem('tracker.visitDraft.{supervisor.id}')") is None
     page.wait_for_selector(".attachments img")
     assert page.evaluate("document.querySelector('.attachments img').naturalWidth") > 0

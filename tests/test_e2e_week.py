@@ -60,6 +60,7 @@ class Walk:
     def __init__(self, browser, server):
         self.browser, self.server = browser, server
         self.violations: dict[str, list] = {}
+        self.dialogs: list[str] = []  # every confirmation asked, accepted as the user would
         self.contexts = []
 
     def sign_in(self, user, viewport=DESKTOP):
@@ -69,7 +70,7 @@ class Walk:
                                            accept_downloads=True, bypass_csp=True)  # axe is injected
         self.contexts.append(context)
         page = context.new_page()
-        page.on("dialog", lambda dialog: dialog.accept())  # data-confirm: the user says yes
+        page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.accept()))
         page.goto(f"{self.server}/login")
         self.check(page, "sign-in")
         page.fill("#username", user.username)
@@ -295,6 +296,7 @@ def _play_the_week(walk, db, server, admin, liu, wang, liaison, leader, dept):
     walk.shot(sup, "e2e-08-revisit", focus="[data-revisit]")
     sup.click("#submit-visit")
     sup.wait_for_selector("[data-visit-saved]", state="attached")
+    assert "将销号 1 个问题" in walk.dialogs[-1]  # the irreversible step was confirmed first
     walk.go(sup, f"/problems/{problem.id}")
     assert "已销号" in sup.inner_text("main")
     shown = sup.eval_on_selector_all(".timeline-event", "els => els.map(e => e.dataset.action)")

@@ -153,6 +153,13 @@
       if (offline) { offline.classList.remove("d-none"); offline.scrollIntoView(); }
       return;
     }
+    // 销号 is irreversible for the supervisor: ask once, naming how many problems it closes.
+    const closing = form.querySelectorAll("input[type=radio][value=close]:checked").length;
+    const question = form.getAttribute("data-confirm-close");
+    if (closing && question && !window.confirm(question.replace("{n}", closing))) {
+      event.preventDefault();
+      return;
+    }
     const button = document.getElementById("submit-visit");
     if (button) { button.disabled = true; button.textContent = button.getAttribute("data-msg-saving"); }
   });
