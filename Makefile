@@ -29,7 +29,7 @@ translations: $(VENV)/.requirements
 # into translations/en; then translate the new entries in messages.po.
 messages: $(VENV)/.requirements
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations -l en --no-fuzzy-matching
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -l en --no-fuzzy-matching --ignore-obsolete
 
 run: $(VENV)/.requirements translations
 	$(FLASK) db upgrade

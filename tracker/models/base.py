@@ -54,7 +54,7 @@ class LabelledEnum(enum.StrEnum):
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:
-        return [(m.value, m.label) for m in cls]
+        return [(m.value, m.lazy_label) for m in cls]  # forms built at import time stay translatable
 
 
 def enum_check(column: str, enum_cls: type[enum.Enum], nullable: bool = False) -> sa.CheckConstraint:

@@ -98,7 +98,7 @@ def new_vs_closed(points: list[WeekPoint], subtitle: str = "") -> Figure:
     new = ax.bar([x - width / 2 for x in xs], [p.new for p in points], width,
                  color=NEW_COLOUR, label=_("新增"))
     closed = ax.bar([x + width / 2 for x in xs], [p.closed for p in points], width,
-                    color=CLOSED_COLOUR, label=_("销号"))
+                    color=CLOSED_COLOUR, label=_("已销号"))
     _label_bars(ax, new)
     _label_bars(ax, closed)
     ax.set_xticks(list(xs), [f"{p.week[5:]}\n{p.monday.month}/{p.monday.day}" for p in points])

@@ -56,8 +56,8 @@ def index():
 def new():
     projects = _own_projects()
     form = VisitForm()
-    form.project_id.choices = [(0, _("请选择项目"))] + [(p.id, f"{p.name}（{p.code}）")
-                                                      for p in projects]
+    form.project_id.choices = [(0, _("请选择项目"))] + [
+        (p.id, _("%(name)s（%(code)s）", name=p.name, code=p.code)) for p in projects]
     by_id = {p.id: p for p in projects}
     chosen = request.args.get("project_id", type=int) if request.method == "GET" \
         else request.form.get("project_id", type=int)
