@@ -155,4 +155,6 @@ def test_language_follows_the_user_and_the_configured_default(app, client, count
 
     app.config["TRACKER_LOCALE"] = "en"  # TRACKER_LOCALE=en: English for everyone by default
     fresh = app.test_client()
-    assert "Sign in" in fresh.get("/login").get_data(as_text=True)
+    page = fresh.get("/", follow_redirects=True).get_data(as_text=True)
+    assert "Please sign in first" in page and '<html lang="en">' in page
+    assert not _chinese_left(page), _chinese_left(page)

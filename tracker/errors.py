@@ -1,17 +1,19 @@
 """Error handlers: the JSON envelope under /api, friendly pages elsewhere; rollback on failure."""
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db
+from .models.base import N_
 from .workflow import IllegalMove, InvalidFields, NotAllowed, StaleVersion, WorkflowError
 
 CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_type",
          422: "invalid", 429: "too_many_requests", 500: "server_error"}
-MESSAGES = {405: "不支持这种请求方式", 413: "上传的内容太大", 429: "尝试次数过多，请稍后再试",
-            400: "请求有误，请检查后重试"}
+MESSAGES = {405: N_("不支持这种请求方式"), 413: N_("上传的内容太大"), 429: N_("尝试次数过多，请稍后再试"),
+            400: N_("请求有误，请检查后重试")}
 WORKFLOW_STATUS = {InvalidFields: 400, NotAllowed: 403, IllegalMove: 409, StaleVersion: 409}
 
 
@@ -91,6 +93,7 @@ def handle_http(error: HTTPException):
     if error.code in (403, 404, 500):
         return _page(f"errors/{error.code}.html", error.code)
     message = error.description if error.code == 429 else MESSAGES.get(error.code)
+    message = gettext(message) if message else message  # the page in the reader's language
     return _page("errors/generic.html", error.code, error=error, message=message)
 
 

@@ -2,13 +2,16 @@
 from functools import wraps
 
 from flask import abort, current_app, request
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from ..extensions import db, limiter, login_manager
 from ..models import Role, User
+from ..models.base import N_
 
 login_manager.login_view = "auth.login"
-login_manager.login_message = "请先登录"
+login_manager.login_message = N_("请先登录")
+login_manager.localize_callback = gettext  # flashed in the reader's language
 login_manager.login_message_category = "warning"
 login_manager.session_protection = "basic"
 
@@ -60,9 +63,9 @@ def throttle_signin(view):
     """Count failed sign-ins per account and per address (page and API together)."""
     view = limiter.shared_limit(lambda: current_app.config["SIGNIN_LIMIT_PER_ADDRESS"],
                                 scope="signin-address", methods=["POST"], deduct_when=_failed,
-                                error_message="登录失败次数过多，请稍后再试")(view)
+                                error_message=N_("登录失败次数过多，请稍后再试"))(view)
     view = limiter.shared_limit(lambda: current_app.config["SIGNIN_LIMIT_PER_ACCOUNT"],
                                 scope="signin-account", key_func=_account_key, methods=["POST"],
                                 deduct_when=_failed,
-                                error_message="该账号登录失败次数过多，请 15 分钟后再试")(view)
+                                error_message=N_("该账号登录失败次数过多，请 15 分钟后再试"))(view)
     return view
