@@ -19,6 +19,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from ..extensions import db
+from ..models.base import N_
 from ..models import (ESCALATION_LABELS, Department, Problem, ProblemStatus, Project,
                       Role, Satisfaction, Source, Stage, User)
 from ..risks.charts import risk_chart_png, risk_page
@@ -143,7 +144,7 @@ def _figure_rows(rows: list[metrics.Figures]) -> list[list[str]]:
              _percent(r.closure_rate), _percent(r.on_time_rate)] for r in rows]
 
 
-FIGURE_HEADER = ["", "问题数", "已销号", "在办", "逾期", "销号率", "按期销号率"]
+FIGURE_HEADER = ["", N_("问题数"), N_("已销号"), N_("在办"), N_("逾期"), N_("销号率"), N_("按期销号率")]
 
 
 def cover_pages(user: User | None, monday: date,
@@ -185,7 +186,7 @@ def cover_pages(user: User | None, monday: date,
         cover.text(x + 0.27, y + 0.018, unit, fontsize=8, color="#6c757d", ha="right")
     cover.text(0.07, 0.555, _("按阶段"), fontsize=13)
     ax = cover.add_axes([0.07, 0.36, 0.86, 0.18])
-    _table(ax, [_("阶段")] + FIGURE_HEADER[1:], _figure_rows(by_stage),
+    _table(ax, [_("阶段")] + [_(h) for h in FIGURE_HEADER[1:]], _figure_rows(by_stage),
            [0.26, 0.11, 0.11, 0.11, 0.11, 0.15, 0.15])
     if len(by_supervisor) > COVER_SUPERVISORS:  # the cover holds the most overdue ones
         by_supervisor = sorted(by_supervisor, key=lambda r: (-r.overdue, -r.open, r.label))
@@ -194,7 +195,8 @@ def cover_pages(user: User | None, monday: date,
     else:
         cover.text(0.07, 0.335, _("按纪检监察员"), fontsize=13)
     ax = cover.add_axes([0.07, 0.02, 0.86, 0.30])
-    _table(ax, [_("纪检监察员")] + FIGURE_HEADER[1:], _figure_rows(by_supervisor)[:COVER_SUPERVISORS],
+    _table(ax, [_("纪检监察员")] + [_(h) for h in FIGURE_HEADER[1:]],
+           _figure_rows(by_supervisor)[:COVER_SUPERVISORS],
            [0.26, 0.11, 0.11, 0.11, 0.11, 0.15, 0.15])
 
     page2 = Figure(figsize=A4_PORTRAIT, dpi=100)
