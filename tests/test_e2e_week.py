@@ -256,7 +256,7 @@ def _play_the_week(walk, db, server, admin, liu, wang, liaison, leader, dept):
     hq.fill("#assign-comment", "请5个工作日内督促施工单位足额发放")
     hq.click("#action-assign button[type=submit]")
     hq.wait_for_selector(".alert-success")
-    assert "已交办" in hq.inner_text("main")
+    assert "已交办县人力资源和社会保障局，整改期限" in hq.inner_text(".alert-success")
     walk.shot(hq, "e2e-06-assigned")
     db.session.rollback()
     problem = db.session.get(Problem, problem.id)

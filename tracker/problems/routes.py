@@ -11,6 +11,7 @@ from ..extensions import db
 from ..models import Action, ChecklistItem, Department, Problem, ProblemEvent, Project, Role
 from ..services import problems as service
 from ..services import settings, uploads
+from ..templating import cn_date
 from ..visibility import get_visible_or_404, visible
 from ..workflow import InvalidFields, WorkflowError, available_actions
 from . import forms
@@ -109,7 +110,11 @@ def act(problem_id: int, action: str):
         db.session.rollback()
         uploads.discard(written)
         raise
-    flash(_("已%(action)s", action=event.action.label), "success")
+    if event.action is Action.assign and problem.department and problem.due_on:
+        flash(_("已交办%(department)s，整改期限 %(due)s", department=problem.department.name,
+                due=cn_date(problem.due_on)), "success")
+    else:
+        flash(_("已%(action)s", action=event.action.label), "success")
     return redirect(url_for("problems.show", problem_id=problem_id))
 
 
