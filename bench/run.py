@@ -86,6 +86,12 @@ def ensure_seeded(db: str, n: int) -> dict:
     flask_cli(url, "db", "upgrade")
     summary = flask_cli(url, "seed-bench", "--projects", str(max(1, n // PROBLEMS_PER_PROJECT)),
                         "--problems", str(n))
+    # Planner statistics, as autovacuum (PostgreSQL) or a scheduled ANALYZE would have them in
+    # production: without them a fresh bulk load guesses row counts and skips the right indexes.
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
     return {"seeded": summary, "seconds": round(time.perf_counter() - started, 1)}
 
 
@@ -139,7 +145,7 @@ def build_app(url: str):
     return app
 
 
-def measure(db: str, n: int, repeat: int) -> dict:
+def measure(db: str, n: int, repeat: int, only: list[str] | None = None) -> dict:
     from tracker.calendar import local_today
     from tracker.extensions import db as sadb
     from tracker.models import Department, Problem, Project, ProblemEvent
@@ -186,6 +192,8 @@ def measure(db: str, n: int, repeat: int) -> dict:
         ("weekly pack (last full week)", "GET", "/api/v1/reports/weekly", api, "slow"),
     ]
 
+    if only:
+        cases = [c for c in cases if c[2] == "/bench/bare" or any(o in c[0] for o in only)]
     # fresh problems to assign, recorded through the API before timing
     fresh = []
     for _ in range(repeat + 1):
@@ -290,6 +298,24 @@ def report() -> None:
             growth = f"{medians[-1] / medians[0]:.2f}" if len(medians) > 1 else "—"
             lines.append(f"| {label} | " + " | ".join(cells) + f" | {growth} |")
         lines.append("")
+    before = {(r["db"], r["size"]): r for r in
+              (json.loads(p.read_text()) for p in sorted((RESULTS / "before").glob("*.json")))}
+    changed = [r for r in runs if (r["db"], r["size"]) in before]
+    if changed:
+        lines += ["### Before → after (median ms; SQL floor in brackets)", "",
+                  "| database | size | request | before | after | after ÷ before |",
+                  "|---|---|---|---|---|---|"]
+        for r in changed:
+            old = {x["label"]: x for x in before[(r["db"], r["size"])]["results"]}
+            for x in r["results"]:
+                o = old.get(x["label"])
+                if o is None or x["url"] == "/bench/bare" or x == o:
+                    continue
+                fmt = lambda y: (f"{y['median']:.1f}" + (f" ({y['sql_floor']:.1f})"  # noqa: E731
+                                                          if y.get("sql_floor") else ""))
+                lines.append(f"| {r['db']} | {label_of(r['size'])} | {x['label']} | {fmt(o)} | "
+                             f"{fmt(x)} | {x['median'] / o['median']:.2f} |")
+        lines.append("")
     lines += ["×floor = median ÷ (SQL floor + bare endpoint median). Machine: "
               + (runs[0]["machine"] if runs else "—"), "", END]
     text = DOC.read_text() if DOC.exists() else f"# Performance\n\n{BEGIN}\n{END}\n"
@@ -304,15 +330,24 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite,postgresql")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--only", help="remeasure only the requests whose label contains one of "
+                                       "these comma-separated words (the rest of a result is kept)")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
         for db in args.db.split(","):
             for n in map(size_of, args.sizes.split(",")):
                 print(f"{db} {label_of(n)}: seeding / measuring", flush=True)
-                out = measure(db, n, args.repeat)
-                (RESULTS / f"{db}_{label_of(n)}.json").write_text(
-                    json.dumps(out, ensure_ascii=False, indent=1))
+                only = [o for o in args.only.split(",") if o] if args.only else None
+                out = measure(db, n, args.repeat, only)
+                path = RESULTS / f"{db}_{label_of(n)}.json"
+                if only and path.exists():  # remeasure some rows, keep the others
+                    old = json.loads(path.read_text())
+                    new = {r["label"]: r for r in out["results"]}
+                    old["results"] = [new.get(r["label"], r) for r in old["results"]]
+                    old["remeasured"] = {"when": out["when"], "labels": sorted(new)}
+                    out = old
+                path.write_text(json.dumps(out, ensure_ascii=False, indent=1))
     report()
 
 
