@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 MO = PO.with_suffix(".mo")
 # The same keywords as `make messages`: N_ marks labels that are translated where they are shown.
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "N_": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "N_": None, "NP_": ((1, "c"), 2)}
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff5e]")
 LANGUAGE_TOGGLE = "中文"  # the way back to Chinese is named in Chinese, as language menus do
 
@@ -30,16 +30,16 @@ def _catalog():
         return read_po(f)
 
 
-def _source_messages() -> dict[str, str]:
-    """Every translatable string in the code and templates, with the first place it occurs."""
+def _source_messages() -> dict[tuple, str]:
+    """Every translatable (context, string) in the code and templates, with where it first occurs."""
     with (ROOT / "babel.cfg").open() as f:
         method_map, options_map = parse_mapping_cfg(f)
     found = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+    for filename, lineno, message, _comments, context in extract_from_dir(
             str(ROOT), method_map, options_map, keywords=KEYWORDS, strip_comment_tags=True):
         msgid = message[0] if isinstance(message, tuple) else message
         if msgid:
-            found.setdefault(msgid, f"{filename}:{lineno}")
+            found.setdefault((context, msgid), f"{filename}:{lineno}")
     return found
 
 
@@ -53,9 +53,9 @@ def compiled_catalog():
 
 def test_english_catalog_covers_every_source_string():
     catalog = _catalog()
-    translated = {m.id: m for m in catalog if m.id}
-    missing = {msgid: where for msgid, where in _source_messages().items()
-               if msgid not in translated or not translated[msgid].string}
+    translated = {(m.context, m.id): m for m in catalog if m.id}
+    missing = {key: where for key, where in _source_messages().items()
+               if key not in translated or not translated[key].string}
     assert not missing, f"{len(missing)} strings have no English translation (run `make messages` " \
                         f"and translate them): {list(missing.items())[:20]}"
     assert not [m.id for m in catalog if m.id and m.fuzzy], "fuzzy entries are not used by the app"
@@ -93,6 +93,7 @@ def county(db, make_department, make_user, make_project):
                 "assigned": problem("Permit delayed", ["assign"]),
                 "rectifying": problem("Wages paid late", ["assign", "accept"]),
                 "rectified": problem("Dust on the access road", ["assign", "accept", "report"])}
+    workflow.apply(problems["assigned"], "escalate", admin, level=1, comment="Too slow.")
     db.session.commit()
     return {"admin": admin, "supervisor": supervisor, "department": liaison, "viewer": leader,
             "project": project, "problems": problems}
@@ -123,7 +124,8 @@ ROLE_PAGES = {
     "viewer": [("/dashboard/", "Closure rate"), ("/problems/{open}", "Leader instruction"),
                ("/projects/{project}", "Major risk points")],
     "admin": [("/", "My work"), ("/admin/users", "New user"), ("/problems/", "Filter problems"),
-              ("/problems/{open}", "Assign")],
+              ("/problems/{open}", "Assign"),
+              ("/problems/{assigned}", "Escalation level 1 · Reminder")],  # 提醒, the level
 }
 
 

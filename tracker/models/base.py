@@ -11,6 +11,11 @@ def N_(s: str) -> str:
     return s
 
 
+def NP_(context: str, s: str) -> str:
+    """N_ for a word that needs a context in English (`-k NP_:1c,2`); shown with pgettext."""
+    return s
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

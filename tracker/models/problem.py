@@ -4,12 +4,12 @@ import json
 from datetime import date, datetime, timezone
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext
+from flask_babel import pgettext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from . import guards
-from .base import LabelledEnum, N_, UTCDateTime, enum_check, utcnow
+from .base import LabelledEnum, N_, NP_, UTCDateTime, enum_check, utcnow
 from .project import Project, Stage
 from .user import Department, User
 
@@ -100,7 +100,9 @@ class Action(LabelledEnum):
                 "transfer": N_("部门合并转办")}
 
 
-ESCALATION_LABELS = {0: N_("无"), 1: N_("提醒"), 2: N_("督办"), 3: N_("问责")}
+# 提醒 here is a reminder level, not the reminders page: translated with pgettext("escalation", …)
+ESCALATION_LABELS = {0: NP_("escalation", "无"), 1: NP_("escalation", "提醒"),
+                     2: NP_("escalation", "督办"), 3: NP_("escalation", "问责")}
 HANDLING_CLASSES = (1, 5, 10)
 
 problem_co_departments = sa.Table(
@@ -170,7 +172,7 @@ class Problem(db.Model):
 
     @property
     def escalation_label(self) -> str:
-        return str(lazy_gettext(ESCALATION_LABELS[self.escalation]))
+        return pgettext("escalation", ESCALATION_LABELS[self.escalation])
 
     def __repr__(self) -> str:
         return f"<Problem {self.id} {self.status}>"

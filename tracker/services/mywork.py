@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext
+from flask_babel import gettext, pgettext
 from sqlalchemy.orm import aliased
 
 from ..calendar import TZ, WorkCalendar, end_of_local_day, load_calendar, local_today
@@ -271,7 +271,7 @@ def _admin(user: User, today, soon, late, limit) -> MyWork:
 
     def level(escalation: int) -> str:
         return gettext("督办等级 %(n)s · %(label)s", n=escalation,
-                       label=gettext(ESCALATION_LABELS[escalation]))
+                       label=pgettext("escalation", ESCALATION_LABELS[escalation]))
 
     extra = (Problem.escalation, Problem.extension_requested_on)
     for r in _problem_rows(overdue, *extra, limit=limit):
