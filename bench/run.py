@@ -301,21 +301,21 @@ def report() -> None:
     before = {(r["db"], r["size"]): r for r in
               (json.loads(p.read_text()) for p in sorted((RESULTS / "before").glob("*.json")))}
     changed = [r for r in runs if (r["db"], r["size"]) in before]
-    if changed:
+    rows = []
+    for r in changed:
+        old = {x["label"]: x for x in before[(r["db"], r["size"])]["results"]}
+        for x in r["results"]:
+            o = old.get(x["label"])
+            if o is None or x["url"] == "/bench/bare" or x == o:
+                continue
+            fmt = lambda y: (f"{y['median']:.1f}" + (f" ({y['sql_floor']:.1f})"  # noqa: E731
+                                                      if y.get("sql_floor") else ""))
+            rows.append(f"| {r['db']} | {label_of(r['size'])} | {x['label']} | {fmt(o)} | "
+                        f"{fmt(x)} | {x['median'] / o['median']:.2f} |")
+    if rows:
         lines += ["### Before → after (median ms; SQL floor in brackets)", "",
                   "| database | size | request | before | after | after ÷ before |",
-                  "|---|---|---|---|---|---|"]
-        for r in changed:
-            old = {x["label"]: x for x in before[(r["db"], r["size"])]["results"]}
-            for x in r["results"]:
-                o = old.get(x["label"])
-                if o is None or x["url"] == "/bench/bare" or x == o:
-                    continue
-                fmt = lambda y: (f"{y['median']:.1f}" + (f" ({y['sql_floor']:.1f})"  # noqa: E731
-                                                          if y.get("sql_floor") else ""))
-                lines.append(f"| {r['db']} | {label_of(r['size'])} | {x['label']} | {fmt(o)} | "
-                             f"{fmt(x)} | {x['median'] / o['median']:.2f} |")
-        lines.append("")
+                  "|---|---|---|---|---|---|", *rows, ""]
     lines += ["×floor = median ÷ (SQL floor + bare endpoint median). Machine: "
               + (runs[0]["machine"] if runs else "—"), "", END]
     text = DOC.read_text() if DOC.exists() else f"# Performance\n\n{BEGIN}\n{END}\n"
