@@ -9,7 +9,6 @@ closes it with the enterprise's rating → a leader reads the dashboard and down
 Every step is saved as a screenshot at phone and desktop size (SHOTS, from conftest), and the main
 pages are checked with axe-core for serious or critical accessibility violations."""
 import io
-import os
 import threading
 import zipfile
 from pathlib import Path
@@ -22,36 +21,24 @@ from tracker.calendar import local_today
 from tracker.models import (Attachment, ChecklistTemplate, Problem, ProblemEvent, ProblemStatus,
                             Project, Stage, Visit)
 
+from .browser import BROWSER_TEST, PHONE, chromium_browser, no_sideways_scroll  # noqa: F401
 from .conftest import PASSWORD, SHOTS
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 860}
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 
-pytestmark = [pytest.mark.sqlite_only,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium")]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture
 def server(app):
-    app.config["WTF_CSRF_ENABLED"] = True  # the real forms, tokens and all
+    """The live server with CSRF on, as in production (the other tests switch it off)."""
+    app.config["WTF_CSRF_ENABLED"] = True
     srv = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{srv.server_port}"
     srv.shutdown()
-
-
-@pytest.fixture
-def chromium_browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 class Walk:
@@ -117,10 +104,6 @@ class Walk:
             context.close()
 
 
-def no_sideways_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-
-
 def projects_workbook() -> bytes:
     from openpyxl import Workbook
 
@@ -174,6 +157,7 @@ def test_one_week_in_the_county(db, app, admin, make_user, make_department, serv
 def _play_the_week(walk, db, server, admin, liu, wang, liaison, leader, dept):
     # 1. Admin imports the county's key projects from the spreadsheet.
     hq = walk.sign_in(admin)
+    assert hq.request.post(f"{server}/logout").status == 400  # CSRF on: a post without its token
     walk.check(hq, "my-work-admin")
     walk.go(hq, "/projects/import")
     hq.set_input_files("#file", files=[{
