@@ -3,11 +3,14 @@
 Everyone signed in may open the dashboard; what it counts is what tracker.visibility lets them
 see (admin and viewers: everything; a department: its problems; a supervisor: their projects).
 """
+import hashlib
+from collections import OrderedDict
 from datetime import date, timedelta
 from io import BytesIO
+from threading import Lock
 
 from flask import Blueprint, abort, flash, render_template, request, send_file
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 
 from ..auth import roles_required
@@ -64,6 +67,28 @@ def index():
                            stale_days=stale_days)
 
 
+PNG_CACHE_SIZE = 128
+_png_cache: "OrderedDict[str, bytes]" = OrderedDict()
+_png_lock = Lock()
+
+
+def _png(name: str, draw, *data) -> bytes:
+    """The chart drawn from `data`, cached per worker by what it shows (chart, locale, figures,
+    labels, subtitle): the same view again costs its queries but no matplotlib run. Bounded:
+    the least recently used images go first."""
+    key = hashlib.sha256(repr((name, str(get_locale()), data)).encode()).hexdigest()
+    with _png_lock:
+        if key in _png_cache:
+            _png_cache.move_to_end(key)
+            return _png_cache[key]
+    png = charts.png(draw(*data))
+    with _png_lock:
+        _png_cache[key] = png
+        while len(_png_cache) > PNG_CACHE_SIZE:
+            _png_cache.popitem(last=False)
+    return png
+
+
 @bp.route("/charts/<name>.png")
 @roles_required(*ALL_ROLES)
 def chart(name: str):
@@ -74,21 +99,21 @@ def chart(name: str):
     user = current_user
     if name in ("new-vs-closed", "closure-trend"):
         points = metrics.weekly_series(user, day - timedelta(days=day.weekday()), weeks=12)
-        fig = (charts.new_vs_closed if name == "new-vs-closed" else charts.closure_trend)(
-            points, subtitle)
+        png = _png(name, charts.new_vs_closed if name == "new-vs-closed" else charts.closure_trend,
+                   points, subtitle)
     elif name == "open-by-stage":
-        fig = charts.open_by_stage(metrics.open_by_stage(user, day), subtitle)
+        png = _png(name, charts.open_by_stage, metrics.open_by_stage(user, day), subtitle)
     elif name == "overdue-by-department":
-        fig = charts.overdue_by_department(metrics.closure(user, "department", day),
-                                           exports.yellow_card_threshold(), subtitle)
+        png = _png(name, charts.overdue_by_department, metrics.closure(user, "department", day),
+                   exports.yellow_card_threshold(), subtitle)
     elif name == "visits-per-supervisor":
         first = day - timedelta(days=VISIT_WINDOW_DAYS - 1)
-        fig = charts.visits_per_supervisor(
-            metrics.visits_per_supervisor(user, first, day),
-            _("%(first)s 至 %(last)s", first=first.isoformat(), last=day.isoformat()))
+        png = _png(name, charts.visits_per_supervisor,
+                   metrics.visits_per_supervisor(user, first, day),
+                   _("%(first)s 至 %(last)s", first=first.isoformat(), last=day.isoformat()))
     else:
-        fig = charts.satisfaction(metrics.satisfaction(user, day), subtitle)
-    response = send_file(BytesIO(charts.png(fig)), mimetype="image/png")
+        png = _png(name, charts.satisfaction, metrics.satisfaction(user, day), subtitle)
+    response = send_file(BytesIO(png), mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
 
