@@ -1,7 +1,7 @@
 """Benchmark (not a test): the project list page and GET /api/v1/projects at 84 and 10,000 projects.
 
     .venv/bin/python -m bench.projects                      # SQLite files in a temp dir
-    BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/bench_projects .venv/bin/python -m bench.projects
+    BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/bench_p .venv/bin/python -m bench.projects
 
 Two databases: the demo county (84 projects), and the demo county grown to 10,000 projects through
 the importer (timed too) with three problems each. The two take turns for each request, so that a
