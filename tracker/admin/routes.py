@@ -32,6 +32,18 @@ def _me() -> User:
     return current_user._get_current_object()
 
 
+def _attempt(call, form=None) -> tuple[bool, object]:
+    """Run one service call: commit and answer (True, its result), or show its refusal (beside
+    the form's fields where it names them) and answer (False, None)."""
+    try:
+        result = call()
+    except WorkflowError as error:
+        _fail(error, form)
+        return False, None
+    db.session.commit()
+    return True, result
+
+
 def _fail(error: WorkflowError, form=None):
     """Show a service's refusal: beside the fields it names, else as a flash."""
     db.session.rollback()
@@ -86,15 +98,11 @@ def users():
 def new_user():
     form = forms.UserForm(_active_departments())
     if form.validate_on_submit():
-        try:
-            user = people.create(_me(), username=form.username.data, name=form.name.data,
-                                 role=form.role.data, password=form.password.data,
-                                 department_id=form.department_id.data, email=form.email.data,
-                                 phone=form.phone.data)
-        except WorkflowError as error:
-            _fail(error, form)
-        else:
-            db.session.commit()
+        done, user = _attempt(lambda: people.create(
+            _me(), username=form.username.data, name=form.name.data, role=form.role.data,
+            password=form.password.data, department_id=form.department_id.data,
+            email=form.email.data, phone=form.phone.data), form)
+        if done:
             flash(_("已新建用户 %(name)s（%(username)s），首次登录须修改密码",
                     name=user.name, username=user.username), "success")
             return redirect(url_for("admin.user", user_id=user.id))
@@ -109,14 +117,11 @@ def user(user_id: int):
     if request.method == "GET":
         form.role.data = target.role.value
     if form.validate_on_submit():
-        try:
-            people.update(_me(), target, role=form.role.data, name=form.name.data,
-                          department_id=form.department_id.data, email=form.email.data,
-                          phone=form.phone.data)
-        except WorkflowError as error:
-            _fail(error, form)
-        else:
-            db.session.commit()
+        done, _result = _attempt(lambda: people.update(
+            _me(), target, role=form.role.data, name=form.name.data,
+            department_id=form.department_id.data, email=form.email.data,
+            phone=form.phone.data), form)
+        if done:
             flash(_("已保存"), "success")
             return redirect(url_for("admin.user", user_id=target.id))
     held = people.held_projects(target) if target.role is Role.supervisor else []
@@ -179,12 +184,7 @@ def reactivate(user_id: int):
     target = _get(User, user_id)
     form = forms.FlaskForm()
     if form.validate_on_submit():
-        try:
-            people.reactivate(_me(), target)
-        except WorkflowError as error:
-            _fail(error)
-        else:
-            db.session.commit()
+        if _attempt(lambda: people.reactivate(_me(), target))[0]:
             flash(_("已启用 %(name)s", name=target.name), "success")
     return redirect(url_for("admin.user", user_id=target.id))
 
@@ -195,12 +195,9 @@ def reactivate(user_id: int):
 def departments():
     form = forms.DepartmentForm()
     if form.validate_on_submit():
-        try:
-            dept = dept_service.create(_me(), code=form.code.data, name=form.name.data)
-        except WorkflowError as error:
-            _fail(error, form)
-        else:
-            db.session.commit()
+        done, dept = _attempt(
+            lambda: dept_service.create(_me(), code=form.code.data, name=form.name.data), form)
+        if done:
             flash(_("已新建单位 %(name)s", name=dept.name), "success")
             return redirect(url_for("admin.departments"))
     unfinished = dict(db.session.execute(
@@ -228,12 +225,8 @@ def department(dept_id: int):
     if request.method == "GET":
         rename_form.name.data = dept.name
     if rename_form.submit.data and rename_form.validate_on_submit():
-        try:
-            dept_service.rename(_me(), dept, rename_form.name.data)
-        except WorkflowError as error:
-            _fail(error, rename_form)
-        else:
-            db.session.commit()
+        if _attempt(lambda: dept_service.rename(_me(), dept, rename_form.name.data),
+                    rename_form)[0]:
             flash(_("已更名"), "success")
             return redirect(url_for("admin.department", dept_id=dept.id))
     if merge_form.submit.data and merge_form.validate_on_submit():
@@ -267,12 +260,7 @@ def department(dept_id: int):
 def retire_department(dept_id: int):
     dept = _get(Department, dept_id)
     if forms.FlaskForm().validate_on_submit():
-        try:
-            dept_service.retire(_me(), dept)
-        except WorkflowError as error:
-            _fail(error)
-        else:
-            db.session.commit()
+        if _attempt(lambda: dept_service.retire(_me(), dept))[0]:
             flash(_("已撤销 %(name)s：不能再向其交办问题", name=dept.name), "success")
     return redirect(url_for("admin.department", dept_id=dept.id))
 
@@ -281,12 +269,7 @@ def retire_department(dept_id: int):
 def restore_department(dept_id: int):
     dept = _get(Department, dept_id)
     if forms.FlaskForm().validate_on_submit():
-        try:
-            dept_service.restore(_me(), dept)
-        except WorkflowError as error:
-            _fail(error)
-        else:
-            db.session.commit()
+        if _attempt(lambda: dept_service.restore(_me(), dept))[0]:
             flash(_("已恢复 %(name)s", name=dept.name), "success")
     return redirect(url_for("admin.department", dept_id=dept.id))
 
