@@ -6,15 +6,15 @@ whose move DOMAIN.md allows; the log replays to the state; versions only grow.
 `API_STRESS_SEQUENCES` sets the number of sequences (default 500 on SQLite, 100 on PostgreSQL)."""
 import os
 
-import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from tracker import workflow
-from tracker.models import Problem, ProblemEvent, ProblemStatus as S
+from tracker.models import Problem
 
-from .test_loop_stateful import MOVES, ROLES, WHO, fields_for, mostly, snapshot
+from .test_loop_stateful import (MOVES, ROLES, WHO, assert_log_replays, fields_for, mostly,
+                                 snapshot)
 
 ANSWERS = {200, 400, 403, 404, 409}
 
@@ -73,17 +73,7 @@ def test_random_api_sequences_by_several_actors(app, db, database_url, admin, ma
 
         @invariant()
         def log_replays_to_state(self):
-            for pid in self.ids:
-                problem = db.session.get(Problem, pid)
-                state = None
-                for event in db.session.scalars(sa.select(ProblemEvent).where(
-                        ProblemEvent.problem_id == pid).order_by(ProblemEvent.id)):
-                    assert event.from_status == state
-                    state = event.to_status
-                assert state == problem.status
-                assert (problem.closed_at is not None) == (problem.status is S.closed)
-                assert problem.version >= self.versions[pid]
-                self.versions[pid] = problem.version
+            assert_log_replays(self.ids, self.versions)
 
     run_state_machine_as_test(ApiLoop, settings=settings(
         max_examples=sequences, stateful_step_count=8, deadline=None, derandomize=True,

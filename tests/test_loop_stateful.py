@@ -150,21 +150,26 @@ def test_random_sequences_keep_the_log_and_the_state_in_step(
         @invariant()
         def log_replays_to_state(self):
             db.session.expire_all()
-            for pid in self.ids:
-                problem = db.session.get(Problem, pid)
-                state = None
-                for event in db.session.scalars(sa.select(ProblemEvent).where(
-                        ProblemEvent.problem_id == pid).order_by(ProblemEvent.id)):
-                    assert event.from_status == state, "the log's chain is broken"
-                    state = event.to_status
-                assert state == problem.status
-                assert (problem.closed_at is not None) == (problem.status is S.closed)
-                assert problem.version >= self.versions[pid], "a version went down"
-                self.versions[pid] = problem.version
+            assert_log_replays(self.ids, self.versions)
 
     run_state_machine_as_test(Loop, settings=PROFILE)
     if os.environ.get("LOOP_STATS"):
         print(sorted(TAKEN.items(), key=lambda kv: -kv[1]))
+
+
+def assert_log_replays(ids: list[int], versions: dict[int, int]) -> None:
+    """Each problem's log replays to its state, closed_at matches, versions only grew."""
+    for pid in ids:
+        problem = _db.session.get(Problem, pid)
+        state = None
+        for event in _db.session.scalars(sa.select(ProblemEvent).where(
+                ProblemEvent.problem_id == pid).order_by(ProblemEvent.id)):
+            assert event.from_status == state, "the log's chain is broken"
+            state = event.to_status
+        assert state == problem.status
+        assert (problem.closed_at is not None) == (problem.status is S.closed)
+        assert problem.version >= versions[pid], "a version went down"
+        versions[pid] = problem.version
 
 
 def snapshot(problem: Problem) -> tuple:
