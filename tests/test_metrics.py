@@ -256,3 +256,21 @@ def test_iso_week_parsing():
             metrics.parse_iso_week(bad)
     assert metrics.last_full_week(date(2026, 11, 24)) == date(2026, 11, 16)
     assert metrics.last_full_week(date(2026, 11, 22)) == date(2026, 11, 9)  # a Sunday
+
+
+@pytest.mark.parametrize("day", [date(2026, 3, 1), date(2026, 3, 4), date(2026, 3, 9),
+                                 date(2026, 3, 12), date(2026, 3, 16), date(2026, 3, 31)])
+def test_dashboard_agrees_with_each_figure_asked_alone(history, make_user, day):
+    """The dashboard reads every problem figure from one statement; for each reader and day it
+    says what the closure, ageing, duration and overdue functions say one by one."""
+    readers = [history.admin, history.supervisor,
+               make_user("department", department=history.fgj), make_user("viewer")]
+    for user in readers:
+        board = metrics.dashboard(user, day, with_stale=False)
+        assert board.headline == metrics.headline(user, day), user.role
+        for group in ("stage", "department", "supervisor", "project"):
+            assert board.by[group] == metrics.closure(user, group, day), (user.role, group)
+        assert board.ageing == metrics.ageing(user, day)
+        assert board.oldest_overdue == metrics.oldest_overdue(user, day)
+        assert board.durations == metrics.durations(user, day)
+    assert metrics.dashboard(history.admin, date(2026, 3, 16)).headline.figures.overdue == 1

@@ -69,6 +69,24 @@ def test_figures_agree_with_a_replay_of_the_log(bench, db):
         assert got == _replay(db, day), day
 
 
+def test_dashboard_in_one_pass_agrees_with_each_figure_on_two_years(bench, db):
+    """Six projects, 20-odd departments and every state: the dashboard's single statement says
+    what each figure function says alone, today and on past days."""
+    from tracker.models import User
+
+    admin = db.session.scalar(sa.select(User).where(User.username == "admin"))
+    today = local_today()
+    for day in (today - timedelta(days=365), today - timedelta(days=30), today):
+        board = metrics.dashboard(admin, day, with_stale=False)
+        assert board.headline == metrics.headline(admin, day)
+        for group in ("stage", "department", "supervisor", "project"):
+            assert board.by[group] == metrics.closure(admin, group, day), (day, group)
+        assert board.ageing == metrics.ageing(admin, day)
+        assert board.oldest_overdue == metrics.oldest_overdue(admin, day)
+        assert board.durations == metrics.durations(admin, day)
+        assert board.headline.figures.overdue == _replay(db, day)["overdue"]
+
+
 def test_seed_bench_refuses_a_database_that_is_not_empty(bench, runner):
     result = runner.invoke(args=["seed-bench", "--projects", "1", "--problems", "1"])
     assert result.exit_code != 0 and "not empty" in result.output

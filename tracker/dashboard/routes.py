@@ -26,6 +26,15 @@ ALL_ROLES = (Role.admin, Role.viewer, Role.supervisor, Role.department)
 CHART_NAMES = ("new-vs-closed", "closure-trend", "open-by-stage", "overdue-by-department",
                "visits-per-supervisor", "satisfaction")
 VISIT_WINDOW_DAYS = 30
+TABLE_ROWS = 100   # a county's projects fit; a province's table lists the most pressing ones
+STALE_ROWS = 20
+
+
+def most_pressing(rows: list[metrics.Figures], limit: int = TABLE_ROWS) -> list[metrics.Figures]:
+    """The rows as they come when they fit; else the `limit` with most overdue, then open."""
+    if len(rows) <= limit:
+        return rows
+    return sorted(rows, key=lambda r: (-r.overdue, -r.open, -r.total))[:limit]
 
 
 def _as_of(warn: bool = True) -> date:
@@ -64,7 +73,8 @@ def index():
                            charts=[c for c in CHART_NAMES
                                    if _shows_visits() or c != "visits-per-supervisor"],
                            last_week=metrics.iso_week(metrics.last_full_week()),
-                           stale_days=stale_days)
+                           stale_days=stale_days, most_pressing=most_pressing,
+                           table_rows=TABLE_ROWS, stale_rows=STALE_ROWS)
 
 
 PNG_CACHE_SIZE = 128

@@ -26,18 +26,19 @@ are bounded by the number of calendar days, not by the number of problems.
 `user=None` means headquarters' own scope (the CLI export); otherwise a user's scope is
 tracker.visibility's problem/project/visit condition.
 """
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext
 
-from ..calendar import WorkCalendar, end_of_local_day, load_calendar, local_today
+from ..calendar import TZ, WorkCalendar, end_of_local_day, load_calendar, local_today
 from ..extensions import db
 from ..models import (Action, Department, Problem, ProblemEvent, ProblemStatus, Project,
                       Satisfaction, Stage, SupervisorAssignment, User, Visit)
 from ..visibility import problem_condition, project_condition, sees_everything, visit_condition
-from .sqlfuncs import date_text, local_date, local_week_start
+from .sqlfuncs import date_text, json_entries, local_date, local_week_start
 
 S = ProblemStatus
 ACTIVE = (S.open, S.assigned, S.rectifying, S.rectified)
@@ -232,13 +233,15 @@ def _from_log(bound: datetime, column, *where, order=None):
             .limit(1).scalar_subquery())
 
 
-def problem_states(bound: datetime, user: User | None = None, detail: bool = True):
+def problem_states(bound: datetime, user: User | None = None, detail: bool = True,
+                   as_cte: bool = False):
     """A subquery: one row per visible problem registered before `bound`, with its state then.
 
     Columns: problem_id, project_id, stage, status, registered_on, registered_week (its
     Monday); with `detail` also closed_on and satisfaction (of the latest close), due_on (in
     force), department_id (in force), original_due_on, escalated (the escalation level then,
-    0 none). Dates are 'YYYY-MM-DD' text.
+    0 none). Dates are 'YYYY-MM-DD' text. `as_cte`: a materialised common table expression
+    instead, for a statement that reads it several times.
 
     The log is append-only and the workflow keeps each problem's row equal to what its log
     says, so a problem with no event at or after `bound` stands then as it stands now: its row
@@ -278,10 +281,12 @@ def problem_states(bound: datetime, user: User | None = None, detail: bool = Tru
                                             E.action == Action.escalate), 0),
                  Problem.escalation).label("escalated"),
         ]
-    return (sa.select(*columns).select_from(Problem)
-            .outerjoin(since, since.c.problem_id == Problem.id)
-            .where(Problem.created_at < bound, _problem_scope(user))
-            .subquery("problem_states"))
+    query = (sa.select(*columns).select_from(Problem)
+             .outerjoin(since, since.c.problem_id == Problem.id)
+             .where(Problem.created_at < bound, _problem_scope(user)))
+    if as_cte:  # read several times in one statement: computed once
+        return query.cte("problem_states").prefix_with("MATERIALIZED")
+    return query.subquery("problem_states")
 
 
 def _sum(condition) -> sa.ColumnElement[int]:
@@ -422,6 +427,11 @@ def ageing(user: User | None, day: date | None = None,
     rows = db.session.execute(
         sa.select(st.c.due_on, sa.func.count()).where(
             st.c.status.in_(ACTIVE), st.c.due_on < day.isoformat()).group_by(st.c.due_on)).all()
+    return _aged(rows, day, calendar)
+
+
+def _aged(rows, day: date, calendar: WorkingDays) -> list[AgeingBucket]:
+    """(due date 'YYYY-MM-DD', count) of overdue problems weighed into the ageing buckets."""
     counts = dict.fromkeys(range(len(AGEING_BUCKETS)), 0)
     for due, n in rows:
         age = calendar.working_days_between(date.fromisoformat(due), day)
@@ -453,15 +463,12 @@ def oldest_overdue(user: User | None, day: date | None = None, limit: int = 10,
             for pid, title, project, dept, due in rows]
 
 
-def _weighted_durations(pairs, calendar: WorkCalendar) -> Durations:
-    spans: list[tuple[int, int]] = []
-    for registered_on, closed_on, n in pairs:
-        spans.append((calendar.working_days_between(date.fromisoformat(registered_on),
-                                                    date.fromisoformat(closed_on)), n))
+def _weighted_durations(spans: list[tuple[int, int]]) -> Durations:
+    """Average and nearest-rank 90th percentile of (working days, how many problems) pairs."""
+    spans = sorted(spans)
     count = sum(n for _, n in spans)
     if not count:
         return Durations(0, None, None)
-    spans.sort()
     average = sum(days * n for days, n in spans) / count
     rank, seen, p90 = -(-9 * count // 10), 0, spans[-1][0]  # nearest rank: ceil(0.9 n)
     for days, n in spans:
@@ -472,17 +479,44 @@ def _weighted_durations(pairs, calendar: WorkCalendar) -> Durations:
     return Durations(count, round(average, 1), p90)
 
 
+def _workday_numbers(calendar: WorkingDays, last: date):
+    """A small table numbering the working days: each day from the first problem's registration
+    to `last`, as 'YYYY-MM-DD', with n = working days up to it, so the working days from one day
+    to a later one are the difference of their numbers and a duration is counted in SQL, grouped
+    by its length (rows bounded by the longest span, not by problems or date pairs). It travels
+    as one JSON parameter, so the statement around it stays in the compiled cache."""
+    first_at = db.session.scalar(sa.select(sa.func.min(Problem.created_at)))
+    first = min(first_at.astimezone(TZ).date(), last) if first_at else last
+    calendar._cover(first, last)
+    offset = (first - calendar.first).days
+    numbers = {(first + timedelta(days=i)).isoformat(): calendar.counts[offset + i]
+               for i in range((last - first).days + 1)}
+    entries = json_entries(sa.literal(json.dumps(numbers), sa.String)).table_valued("key", "value")
+    return (sa.select(entries.c.key.label("day"), sa.cast(entries.c.value, sa.Integer).label("n"))
+            .cte("workdays").prefix_with("MATERIALIZED"))
+
+
+def _closed_spans(st, workdays):
+    """(FROM clause, span): `st` joined to the working-day numbers of each closed problem's
+    registration and closing days, and the working days between them. `st` should be the
+    materialised states (`as_cte`): as a plain subquery SQLite may loop over the days outside
+    and scan every problem for each."""
+    registered, closed = workdays.alias("registered_day"), workdays.alias("closed_day")
+    source = (st.join(registered, registered.c.day == st.c.registered_on)
+              .join(closed, closed.c.day == st.c.closed_on))
+    return source, (closed.c.n - registered.c.n)
+
+
 def durations(user: User | None, day: date | None = None,
               calendar: WorkCalendar | None = None) -> Durations:
     """Average and 90th percentile (nearest rank) working days from registration to closure."""
     day = day or local_today()
-    calendar = working_days(calendar)
-    st = problem_states(bound_of(day), user)
+    st = problem_states(bound_of(day), user, as_cte=True)
+    source, span = _closed_spans(st, _workday_numbers(working_days(calendar), day))
     rows = db.session.execute(
-        sa.select(st.c.registered_on, st.c.closed_on, sa.func.count())
-        .where(st.c.status == S.closed)
-        .group_by(st.c.registered_on, st.c.closed_on)).all()
-    return _weighted_durations(rows, calendar)
+        sa.select(span, sa.func.count()).select_from(source).where(st.c.status == S.closed)
+        .group_by(span)).all()
+    return _weighted_durations(rows)
 
 
 def satisfaction(user: User | None, day: date | None = None) -> list[Count]:
@@ -564,22 +598,29 @@ def visits_per_supervisor(user: User | None, first: date, last: date) -> list[Co
 
 def stale_projects(user: User | None, day: date | None = None,
                    days: int = 30) -> list[StaleProject]:
-    """Projects not completed with no visit in the `days` days up to `day` (one query)."""
+    """Projects not completed with no visit in the `days` days up to `day` (one query: each
+    project's latest visit is one seek on the (project_id, visited_on) index, so the cost follows
+    the projects, not the years of visits)."""
     day = day or local_today()
-    last_visit = sa.func.max(Visit.visited_on)
+    last_visit = (sa.select(sa.func.max(Visit.visited_on))
+                  .where(Visit.project_id == Project.id, Visit.visited_on <= day,
+                         _visit_scope(user))
+                  .scalar_subquery())
     SA = SupervisorAssignment
+    latest = (sa.select(Project.id, Project.code, Project.name, User.name.label("supervisor"),
+                        last_visit.label("last_visit"))
+              .select_from(Project)
+              .outerjoin(SA, sa.and_(SA.project_id == Project.id, SA.ended_at.is_(None)))
+              .outerjoin(User, User.id == SA.user_id)
+              .where(_project_scope(user), Project.stage != Stage.completed,
+                     Project.created_at < bound_of(day))
+              .subquery("latest"))
     rows = db.session.execute(
-        sa.select(Project.id, Project.code, Project.name, User.name, last_visit)
-        .select_from(Project)
-        .outerjoin(Visit, sa.and_(Visit.project_id == Project.id, Visit.visited_on <= day,
-                                  _visit_scope(user)))
-        .outerjoin(SA, sa.and_(SA.project_id == Project.id, SA.ended_at.is_(None)))
-        .outerjoin(User, User.id == SA.user_id)
-        .where(_project_scope(user), Project.stage != Stage.completed,
-               Project.created_at < bound_of(day))
-        .group_by(Project.id, Project.code, Project.name, User.name)
-        .having(sa.or_(last_visit.is_(None), last_visit < day - timedelta(days=days)))
-        .order_by(last_visit.is_(None).desc(), last_visit, Project.code)).all()
+        sa.select(latest.c.id, latest.c.code, latest.c.name, latest.c.supervisor,
+                  latest.c.last_visit)
+        .where(sa.or_(latest.c.last_visit.is_(None),
+                      latest.c.last_visit < day - timedelta(days=days)))
+        .order_by(latest.c.last_visit.is_(None).desc(), latest.c.last_visit, latest.c.code)).all()
     out = []
     for pid, code, name, supervisor, last in rows:
         if isinstance(last, str):  # SQLite's max() of a DATE column comes back as text
@@ -592,7 +633,7 @@ def stale_projects(user: User | None, day: date | None = None,
 def department_ledger(user: User | None, day: date | None = None,
                       calendar: WorkCalendar | None = None) -> list[DepartmentLedger]:
     """Per department (as of the day): handed over, accepted late, closed, on time, open,
-    overdue and average working days to close (three queries)."""
+    overdue and average working days to close (four queries)."""
     day = day or local_today()
     calendar = working_days(calendar)
     bound = bound_of(day)
@@ -609,34 +650,152 @@ def department_ledger(user: User | None, day: date | None = None,
         .outerjoin(late, late.c.problem_id == st.c.problem_id)
         .where(handed).group_by(st.c.department_id, Department.name)
         .order_by(Department.name)).all()
-    pairs = db.session.execute(
-        sa.select(st.c.department_id, st.c.registered_on, st.c.closed_on, sa.func.count())
-        .where(handed, st.c.status == S.closed)
-        .group_by(st.c.department_id, st.c.registered_on, st.c.closed_on)).all()
+    st = problem_states(bound, user, as_cte=True)  # the states first, then their day numbers
+    source, span = _closed_spans(st, _workday_numbers(calendar, day))
+    spans = db.session.execute(
+        sa.select(st.c.department_id, span, sa.func.count()).select_from(source)
+        .where(st.c.department_id.is_not(None), st.c.status == S.closed)
+        .group_by(st.c.department_id, span)).all()
     by_department: dict[int, list] = {}
-    for dept_id, registered_on, closed_on, n in pairs:
-        by_department.setdefault(dept_id, []).append((registered_on, closed_on, n))
+    for dept_id, days, n in spans:
+        by_department.setdefault(dept_id, []).append((days, n))
     out = []
     for row in figures:
         f = _figures(row.department_id, row.name, row)
-        spans = _weighted_durations(by_department.get(row.department_id, []), calendar)
+        taken = _weighted_durations(by_department.get(row.department_id, []))
         out.append(DepartmentLedger(row.department_id, row.name, handed_over=f.total,
                                     accepted_late=row.late, closed=f.closed,
                                     closed_on_time=f.closed_on_time, open=f.open,
-                                    overdue=f.overdue, average_days_to_close=spans.average))
+                                    overdue=f.overdue, average_days_to_close=taken.average))
     return out
 
 
 def dashboard(user: User, day: date | None = None, stale_days: int = 30,
               with_stale: bool = True) -> Dashboard:
-    """The dashboard's figures for `user` as of `day`, in a fixed number of queries."""
+    """The dashboard's figures for `user` as of `day`, in a fixed number of queries.
+
+    The problem figures come from ONE statement, one pass over the problems' states as of the
+    day (`_board_rows`): the closure figures by project, stage and department, the overdue
+    problems by due date, the closed ones by working days taken and the ten longest overdue.
+    The headline sums the projects' rows, the supervisors' figures are their projects' (the
+    supervisor at the bound), and ageing and durations are weighed from the grouped rows — so
+    they agree with `closure`, `headline`, `ageing`, `durations` and `oldest_overdue`
+    (tests/test_metrics.py holds them to it) at a fraction of the cost of asking each.
+    """
     day = day or local_today()
     calendar = working_days()
-    board = Dashboard(headline=headline(user, day))
-    for group in ("stage", "department", "supervisor", "project"):
-        board.by[group] = closure(user, group, day)
-    board.ageing = ageing(user, day, calendar)
-    board.oldest_overdue = oldest_overdue(user, day, calendar=calendar)
-    board.durations = durations(user, day, calendar)
+    bound = bound_of(day)
+    found: dict[str, dict] = {"project": {}, "stage": {}, "department": {}}
+    overdue_days, spans, oldest = [], [], []
+    for row in _board_rows(user, day, calendar):
+        if row.kind in found:
+            key = {"project": row.project_id, "stage": row.stage,
+                   "department": row.department_id}[row.kind]
+            found[row.kind][key] = row
+        elif row.kind == "overdue":
+            overdue_days.append((row.due_on, row.registered))
+        elif row.kind == "closed":
+            spans.append((row.span, row.registered))
+        else:
+            oldest.append(row)
+    board = Dashboard(headline=Headline(
+        as_of=day, projects=_project_count(user, bound),
+        figures=_summed(None, "", found["project"].values())))
+    supervisors = _supervisors_at(bound, [k for k in found["project"] if k is not None])
+    by_supervisor: dict[int | None, list] = {}
+    for project_id, row in found["project"].items():
+        by_supervisor.setdefault(supervisors.get(project_id), []).append(row)
+    board.by["stage"] = _label_groups(user, "stage", found["stage"], bound)
+    board.by["department"] = _label_groups(user, "department", found["department"], bound)
+    board.by["supervisor"] = _label_groups(
+        user, "supervisor", {k: _summed(k, "", rows) for k, rows in by_supervisor.items()}, bound)
+    board.by["project"] = _label_groups(user, "project", found["project"], bound)
+    board.ageing = _aged(overdue_days, day, calendar)
+    board.oldest_overdue = _named_overdue(oldest, day, calendar)
+    board.durations = _weighted_durations(spans)
     board.stale = stale_projects(user, day, stale_days) if with_stale else None
     return board
+
+
+OLDEST_OVERDUE = 10
+_FIGURES = ("registered", "withdrawn", "closed", "closed_on_time", "overdue", "escalated")
+
+
+def _board_rows(user: User, day: date, calendar: WorkingDays):
+    """The dashboard's one statement: the states as of the day, materialised once, read by six
+    UNION ALL branches told apart by `kind` — the figures by project / stage / department,
+    'overdue' counts by due date, 'closed' counts by working days taken (span) and the
+    'oldest' overdue problems, one row each."""
+    st = problem_states(bound_of(day), user, as_cte=True)
+    overdue = sa.and_(st.c.status.in_(ACTIVE), st.c.due_on < day.isoformat())
+    no_int, no_text = sa.cast(sa.null(), sa.Integer), sa.cast(sa.null(), sa.String)
+
+    def branch(kind, *, project=no_int, stage=no_text, department=no_int, problem=no_int,
+               due_on=no_text, span=no_int, figures=None):
+        zeros = [sa.literal_column("0", sa.Integer).label(name) for name in _FIGURES]
+        return [sa.literal_column(f"'{kind}'", sa.String).label("kind"),
+                project.label("project_id"), stage.label("stage"),
+                department.label("department_id"), problem.label("problem_id"),
+                due_on.label("due_on"), span.label("span"), *(figures or zeros)]
+
+    figures = _figure_columns(st, day)
+    count = [sa.func.count().label("registered"),
+             *(sa.literal_column("0", sa.Integer).label(name) for name in _FIGURES[1:])]
+    worst = (sa.select(st.c.problem_id, st.c.department_id, st.c.due_on).where(overdue)
+             .order_by(st.c.due_on, st.c.problem_id).limit(OLDEST_OVERDUE).subquery("worst"))
+    taken, span = _closed_spans(st, _workday_numbers(calendar, day))
+    statement = sa.union_all(
+        sa.select(*branch("project", project=st.c.project_id, figures=figures))
+        .group_by(st.c.project_id),
+        sa.select(*branch("stage", stage=sa.cast(st.c.stage, sa.String), figures=figures))
+        .group_by(st.c.stage),
+        sa.select(*branch("department", department=st.c.department_id, figures=figures))
+        .group_by(st.c.department_id),
+        sa.select(*branch("overdue", due_on=st.c.due_on, figures=count)).where(overdue)
+        .group_by(st.c.due_on),
+        sa.select(*branch("closed", span=span, figures=count)).select_from(taken)
+        .where(st.c.status == S.closed).group_by(span),
+        sa.select(*branch("oldest", problem=worst.c.problem_id,
+                          department=worst.c.department_id, due_on=worst.c.due_on)),
+    )
+    return db.session.execute(statement).all()
+
+
+def _summed(key, label, rows) -> Figures:
+    return Figures(key=key, label=label,
+                   **{name: sum(getattr(row, name) for row in rows) for name in _FIGURES})
+
+
+def _project_count(user: User | None, bound: datetime) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Project)
+                             .where(_project_scope(user), Project.created_at < bound))
+
+
+def _supervisors_at(bound: datetime, project_ids: list[int]) -> dict[int, int]:
+    """{project id: the supervisor assigned to it at the bound} for the projects given."""
+    SA = SupervisorAssignment
+    rows = db.session.execute(
+        sa.select(SA.project_id, SA.user_id).where(
+            SA.started_at < bound, sa.or_(SA.ended_at.is_(None), SA.ended_at >= bound))
+        .where(SA.project_id.in_(project_ids) if len(project_ids) < 1000 else sa.true())).all()
+    wanted = set(project_ids)
+    return {project_id: user_id for project_id, user_id in rows if project_id in wanted}
+
+
+def _named_overdue(rows, day: date, calendar: WorkingDays) -> list[OverdueProblem]:
+    """The oldest overdue problems of `_board_rows`, with their titles and names."""
+    if not rows:
+        return []
+    names = {pid: (title, project) for pid, title, project in db.session.execute(
+        sa.select(Problem.id, Problem.title, Project.name).join(Project)
+        .where(Problem.id.in_([r.problem_id for r in rows]))).all()}
+    departments = dict(db.session.execute(sa.select(Department.id, Department.name).where(
+        Department.id.in_([r.department_id for r in rows if r.department_id is not None]))).all())
+    out = []
+    for r in sorted(rows, key=lambda r: (r.due_on, r.problem_id)):
+        due = date.fromisoformat(r.due_on)
+        title, project = names[r.problem_id]
+        out.append(OverdueProblem(r.problem_id, title, project,
+                                  departments.get(r.department_id, ""), due,
+                                  calendar.working_days_between(due, day)))
+    return out

@@ -65,3 +65,21 @@ def _date_text_sqlite(element, compiler, **kw):
 @compiles(date_text, "postgresql")
 def _date_text_pg(element, compiler, **kw):
     return "to_char(%s, 'YYYY-MM-DD')" % compiler.process(element.clauses, **kw)
+
+
+class json_entries(FunctionElement):  # noqa: N801
+    """The (key, value) pairs of a JSON object given as text, as a table-valued function:
+    `json_entries(text).table_valued("key", "value")`. Values come back as text on PostgreSQL."""
+
+    name = "json_entries"
+    inherit_cache = True
+
+
+@compiles(json_entries, "sqlite")
+def _json_entries_sqlite(element, compiler, **kw):
+    return "json_each(%s)" % compiler.process(element.clauses, **kw)
+
+
+@compiles(json_entries, "postgresql")
+def _json_entries_pg(element, compiler, **kw):
+    return "json_each_text(CAST(%s AS json))" % compiler.process(element.clauses, **kw)
