@@ -7,7 +7,8 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db
 from .models.base import N_
-from .workflow import IllegalMove, InvalidFields, NotAllowed, StaleVersion, WorkflowError
+from .workflow import (IllegalMove, InvalidFields, NotAllowed, StaleVersion, WorkflowError,
+                       in_source_language)
 
 CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_type",
@@ -21,9 +22,9 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def envelope(status: int, message: str, fields: dict | None = None, code: str | None = None):
-    body = {"error": {"code": code or CODES.get(status, "error"), "message": message,
-                      "fields": fields or {}}}
+def envelope(status: int, message, fields: dict | None = None, code: str | None = None):
+    body = {"error": {"code": code or CODES.get(status, "error"), "message": str(message),
+                      "fields": {name: str(text) for name, text in (fields or {}).items()}}}
     return jsonify(body), status
 
 
@@ -49,8 +50,10 @@ def _flatten(value) -> list[str]:
     return [str(value)]
 
 
-def audit_refusal(status: int, message: str) -> None:
-    """Keep who was refused what (403/409), in its own small transaction."""
+def audit_refusal(status: int, message) -> None:
+    """Keep who was refused what (403/409), in its own small transaction. The message is kept in
+    the source language whoever was refused (pass a lazy `_l(...)` or the error's
+    `source_message`)."""
     from flask import g
     from flask_login import current_user
 
@@ -63,7 +66,7 @@ def audit_refusal(status: int, message: str) -> None:
             actor = current_user._get_current_object()
         audit(actor, "refused", request.endpoint or "", None,
               {"status": status, "method": request.method, "path": request.path[:200],
-               "message": str(message)[:300]}, ip=request.remote_addr or "")
+               "message": in_source_language(message)[:300]}, ip=request.remote_addr or "")
         db.session.commit()
     except Exception:  # noqa: BLE001 — auditing must never turn a refusal into a 500
         db.session.rollback()
@@ -79,7 +82,8 @@ def handle_http(error: HTTPException):
         fields = _validation_fields(error)
         data = getattr(error, "data", None) or {}
         message = data.get("message") or (
-            "请求数据有误：" + "、".join(fields) if fields else
+            gettext("请求数据有误：%(fields)s", fields=gettext("、").join(fields)) if fields else
+            gettext(error.description) if error.code == 429 else  # N_-marked, as on the page
             error.description)
         response, status = envelope(status, message, fields)
         for header, value in error.get_headers():
@@ -103,14 +107,15 @@ def _page(template: str, status: int, **context):
     try:
         return render_template(template, **context), status
     except Exception:  # noqa: BLE001 — the error page itself must never fail
-        return (context.get("message") or "请求无法处理"), status, {"Content-Type": "text/plain; charset=utf-8"}
+        return (str(context.get("message") or gettext("请求无法处理")), status,
+                {"Content-Type": "text/plain; charset=utf-8"})
 
 
 def handle_workflow(error: WorkflowError):
     db.session.rollback()
     status = WORKFLOW_STATUS.get(type(error), 409)
     if status in (403, 409):
-        audit_refusal(status, error.message)
+        audit_refusal(status, error.source_message)
     if wants_json():
         return envelope(status, error.message, error.fields, code=error.code)
     return render_template("errors/generic.html", error=error, message=error.message), status
@@ -119,22 +124,24 @@ def handle_workflow(error: WorkflowError):
 def handle_stale(error: Exception):
     db.session.rollback()
     audit_refusal(409, "stale")
+    message = gettext("数据已被他人更新，请刷新后再试")
     if wants_json():
-        return envelope(409, "数据已被他人更新，请刷新后再试", code="stale_version")
-    return render_template("errors/generic.html", message="数据已被他人更新，请刷新后再试"), 409
+        return envelope(409, message, code="stale_version")
+    return render_template("errors/generic.html", message=message), 409
 
 
 def handle_integrity(error: IntegrityError):
     db.session.rollback()
+    message = gettext("与已有数据冲突（如编号重复）")
     if wants_json():
-        return envelope(409, "与已有数据冲突（如编号重复）", code="conflict")
-    return render_template("errors/generic.html", message="与已有数据冲突（如编号重复）"), 409
+        return envelope(409, message, code="conflict")
+    return render_template("errors/generic.html", message=message), 409
 
 
 def handle_out_of_range(error: Exception):
     """A number too large for the database (e.g. ?project_id=99999999999999999999)."""
     db.session.rollback()
-    message = "数值超出范围"
+    message = gettext("数值超出范围")
     if wants_json():
         return envelope(400, message)
     return _page("errors/generic.html", 400, message=message)
@@ -148,7 +155,7 @@ def handle_unexpected(error: Exception):
 
     current_app.logger.exception("unhandled error")
     if wants_json():
-        return envelope(500, "服务器内部错误")
+        return envelope(500, gettext("服务器内部错误"))
     return render_template("errors/500.html"), 500
 
 

@@ -10,6 +10,9 @@ from datetime import date, datetime
 from enum import Enum
 
 import sqlalchemy as sa
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from .calendar import WorkCalendar, load_calendar, local_today
 from .extensions import db
@@ -17,6 +20,14 @@ from .models import (HANDLING_CLASSES, Action, Department, Problem, ProblemEvent
                      Project, Role, Satisfaction, Source, Stage, User, utcnow)
 
 S = ProblemStatus
+SOURCE_LOCALE = "zh_CN"  # the language the messages are written in, and what is stored
+
+
+def in_source_language(text) -> str:
+    """`text` as written in the source language, whoever is reading: a lazy `_l(...)` is rendered
+    in Chinese, a plain string stays as it is. For what is stored (the audit of a refusal)."""
+    with force_locale(SOURCE_LOCALE):
+        return str(text)
 
 
 class Rel(Enum):
@@ -30,12 +41,17 @@ class Rel(Enum):
 
 
 class WorkflowError(Exception):
+    """A refusal. `message` and `fields` are in the reader's language (plain strings, safe to
+    flash, store in the session or serialise). Refusals that are audited (403, 409) are raised
+    with a lazy `_l(...)` message, so `source_message` keeps the text in the source language."""
+
     code = "conflict"
 
-    def __init__(self, message: str, fields: dict[str, str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.fields = fields or {}
+    def __init__(self, message, fields: dict | None = None):
+        self.message = str(message)
+        self.source_message = in_source_language(message)
+        super().__init__(self.message)
+        self.fields = {name: str(text) for name, text in (fields or {}).items()}
 
 
 class IllegalMove(WorkflowError):
@@ -128,14 +144,14 @@ def available_actions(problem: Problem, actor: User) -> list[Action]:
             and _precondition(problem, a) is None]
 
 
-def _precondition(problem: Problem, action: Action) -> str | None:
-    """A reason the action cannot be taken now beyond the state, or None."""
+def _precondition(problem: Problem, action: Action):
+    """A reason (lazy: it is audited) the action cannot be taken now beyond the state, or None."""
     if action is Action.decide_extension and problem.extension_requested_on is None:
-        return "没有待审批的延期申请"
+        return _l("没有待审批的延期申请")
     if action is Action.request_extension and problem.extension_requested_on is not None:
-        return "已有待审批的延期申请"
+        return _l("已有待审批的延期申请")
     if action is Action.escalate and problem.escalation >= 3:
-        return "已是最高督办等级"
+        return _l("已是最高督办等级")
     return None
 
 
@@ -145,13 +161,13 @@ def _text(fields: dict, name: str, errors: dict, required: bool = True, max_len:
     value = fields.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            errors[name] = "必填"
+            errors[name] = _("必填")
         return ""
     if not isinstance(value, str):
-        errors[name] = "应为文本"
+        errors[name] = _("应为文本")
         return ""
     if len(value) > max_len:
-        errors[name] = f"不能超过 {max_len} 字"
+        errors[name] = _("不能超过 %(n)s 字", n=max_len)
     return value.strip()
 
 
@@ -159,7 +175,7 @@ def _date(fields: dict, name: str, errors: dict, required: bool = True) -> date 
     value = fields.get(name)
     if value in (None, ""):
         if required:
-            errors[name] = "必填"
+            errors[name] = _("必填")
         return None
     if isinstance(value, datetime):
         return value.date()
@@ -168,24 +184,24 @@ def _date(fields: dict, name: str, errors: dict, required: bool = True) -> date 
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        errors[name] = "日期格式应为 YYYY-MM-DD"
+        errors[name] = _("日期格式应为 YYYY-MM-DD")
         return None
 
 
 def _int(fields: dict, name: str, errors: dict, allowed) -> int | None:
     value = fields.get(name)
     if value in (None, ""):
-        errors[name] = "必填"
+        errors[name] = _("必填")
         return None
     try:
         if isinstance(value, bool):
             raise ValueError
         number = int(value)
     except (TypeError, ValueError):
-        errors[name] = "应为整数"
+        errors[name] = _("应为整数")
         return None
     if number not in allowed:
-        errors[name] = "取值应为 " + "、".join(str(a) for a in allowed)
+        errors[name] = _("取值应为 %(values)s", values=_("、").join(str(a) for a in allowed))
         return None
     return number
 
@@ -193,14 +209,14 @@ def _int(fields: dict, name: str, errors: dict, allowed) -> int | None:
 def _department(fields: dict, name: str, errors: dict) -> Department | None:
     value = fields.get(name)
     if value in (None, ""):
-        errors[name] = "必填"
+        errors[name] = _("必填")
         return None
     try:
         dept = db.session.get(Department, int(value)) if not isinstance(value, bool) else None
     except (TypeError, ValueError):
         dept = None
     if dept is None or not dept.active:
-        errors[name] = "没有这个单位"
+        errors[name] = _("没有这个单位")
         return None
     return dept
 
@@ -213,7 +229,7 @@ def _bool(fields: dict, name: str, errors: dict) -> bool | None:
         return True
     if value in ("false", "0", "no", "off"):
         return False
-    errors[name] = "必填（是/否）"
+    errors[name] = _("必填（是/否）")
     return None
 
 
@@ -226,12 +242,12 @@ def _assign(p: Problem, f: dict, ctx: "_Ctx") -> dict:
     co_ids = f.get("co_department_ids") or []
     co_depts: list[Department] = []
     if not isinstance(co_ids, list):
-        errors["co_department_ids"] = "应为单位编号列表"
+        errors["co_department_ids"] = _("应为单位编号列表")
     else:
         for cid in dict.fromkeys(co_ids):  # each department once, in the order given
             d = _department({"x": cid}, "x", {})
             if d is None:
-                errors["co_department_ids"] = f"没有这个单位：{cid}"
+                errors["co_department_ids"] = _("没有这个单位：%(id)s", id=cid)
             elif (dept is None or d.id != dept.id) and d not in co_depts:
                 co_depts.append(d)
     _raise(errors)
@@ -251,7 +267,7 @@ def _accept(p: Problem, f: dict, ctx: "_Ctx") -> dict:
         plan = _text(f, "plan", errors)
         planned_on = _date(f, "planned_on", errors)
         if planned_on and planned_on <= ctx.today:
-            errors["planned_on"] = "计划完成日期应晚于今天"
+            errors["planned_on"] = _("计划完成日期应晚于今天")
         _raise(errors)
         # For a difficult problem the deadline was for the written answer; the answer's planned
         # date is the deadline from now on, for the on-time rate too.
@@ -273,11 +289,11 @@ def _close(p: Problem, f: dict, ctx: "_Ctx") -> dict:
     try:
         rating = Satisfaction(raw)
     except ValueError:
-        errors["satisfaction"] = "请选择满意度"
+        errors["satisfaction"] = _("请选择满意度")
         _raise(errors)
     if not rating.passes:
-        raise InvalidFields("满意度为“不满意”及以下，回访未通过：不能销号，请退回重新整改并说明原因",
-                            {"satisfaction": "回访未通过，不能销号"})
+        raise InvalidFields(_("满意度为“不满意”及以下，回访未通过：不能销号，请退回重新整改并说明原因"),
+                            {"satisfaction": _("回访未通过，不能销号")})
     p.satisfaction, p.closed_at = rating, ctx.at
     return {"satisfaction": rating.value}
 
@@ -291,7 +307,7 @@ def _reopen(p: Problem, f: dict, ctx: "_Ctx") -> dict:
         try:
             data["satisfaction"] = Satisfaction(raw).value
         except ValueError:
-            errors["satisfaction"] = "满意度取值无效"
+            errors["satisfaction"] = _("满意度取值无效")
     _raise(errors)
     p.satisfaction, p.closed_at = None, None
     return data
@@ -308,7 +324,7 @@ def _escalate(p: Problem, f: dict, ctx: "_Ctx") -> dict:
     errors: dict = {}
     level = _int(f, "level", errors, (1, 2, 3))
     if level is not None and level <= p.escalation:
-        errors["level"] = f"应高于当前等级 {p.escalation}"
+        errors["level"] = _("应高于当前等级 %(level)s", level=p.escalation)
     _raise(errors)
     p.escalation = level
     return {"level": level}
@@ -319,7 +335,7 @@ def _request_extension(p: Problem, f: dict, ctx: "_Ctx") -> dict:
     _text(f, "comment", errors)
     requested = _date(f, "requested_due_on", errors)
     if requested and p.due_on and requested <= p.due_on:
-        errors["requested_due_on"] = "应晚于当前期限"
+        errors["requested_due_on"] = _("应晚于当前期限")
     _raise(errors)
     p.extension_requested_on = requested
     return {"requested_due_on": requested.isoformat()}
@@ -374,9 +390,15 @@ class _Ctx:
     calendar: WorkCalendar
 
 
+def fields_message(errors: dict) -> str:
+    """One line naming each bad field and what is wrong with it, in the reader's language."""
+    return _("；").join(_("%(field)s：%(error)s", field=name, error=text)
+                       for name, text in errors.items())
+
+
 def _raise(errors: dict) -> None:
     if errors:
-        raise InvalidFields("；".join(f"{k}：{v}" for k, v in errors.items()), errors)
+        raise InvalidFields(fields_message(errors), errors)
 
 
 def apply(problem: Problem, action: str | Action, actor: User, *, version: int | None = None,
@@ -390,19 +412,22 @@ def apply(problem: Problem, action: str | Action, actor: User, *, version: int |
     try:
         action = Action(action)
     except ValueError:
-        raise InvalidFields(f"未知操作：{action}", {"action": "未知操作"}) from None
+        raise InvalidFields(_("未知操作：%(action)s", action=action),
+                            {"action": _("未知操作")}) from None
     if action is Action.record or action not in ACTORS_BY_ACTION:
-        raise InvalidFields(f"未知操作：{action}", {"action": "未知操作"})
+        raise InvalidFields(_("未知操作：%(action)s", action=action), {"action": _("未知操作")})
     if version is not None and version != problem.version:
-        raise StaleVersion("该问题已被他人更新，请刷新后再试")
+        raise StaleVersion(_l("该问题已被他人更新，请刷新后再试"))
     rels = relations(problem, actor)
     if not rels & ACTORS_BY_ACTION[action]:
-        raise NotAllowed(f"您无权对该问题执行“{action.label}”")
+        raise NotAllowed(_l("您无权对该问题执行“%(action)s”", action=action.lazy_label))
     move = TRANSITIONS.get((action, problem.status))
     if move is None:
-        raise IllegalMove(f"问题处于“{problem.status.label}”状态，不能“{action.label}”")
+        raise IllegalMove(_l("问题处于“%(status)s”状态，不能“%(action)s”",
+                             status=problem.status.lazy_label, action=action.lazy_label))
     if not move.actors & rels:
-        raise NotAllowed(f"问题处于“{problem.status.label}”状态时，您无权“{action.label}”")
+        raise NotAllowed(_l("问题处于“%(status)s”状态时，您无权“%(action)s”",
+                            status=problem.status.lazy_label, action=action.lazy_label))
     if (reason := _precondition(problem, action)) is not None:
         raise IllegalMove(reason)
 
@@ -410,7 +435,7 @@ def apply(problem: Problem, action: str | Action, actor: User, *, version: int |
     ctx = _Ctx(at=at, today=local_today(at), calendar=calendar or load_calendar(db.session))
     comment = fields.get("comment") if isinstance(fields.get("comment"), str) else ""
     if len(comment or "") > 5000:
-        raise InvalidFields("说明不能超过 5000 字", {"comment": "不能超过 5000 字"})
+        raise InvalidFields(_("说明不能超过 %(n)s 字", n=5000), {"comment": _("不能超过 %(n)s 字", n=5000)})
     with db.session.no_autoflush:
         data = HANDLERS[action](problem, fields, ctx)
     before = problem.status
@@ -441,16 +466,17 @@ def record(project: Project, actor: User, *, title: str, description: str = "",
     """Register a new problem (待交办) on a project, with its first event."""
     if not (actor.role is Role.admin or
             (actor.role is Role.supervisor and project.supervisor_id == actor.id)):
-        raise NotAllowed("只有该项目的纪检监察员或管理员可以登记问题")
+        raise NotAllowed(_l("只有该项目的纪检监察员或管理员可以登记问题"))
     errors: dict = {}
     title = _text({"title": title}, "title", errors, max_len=200)
     description = _text({"d": description}, "d", {}, required=False)
     try:
         source = Source(source)
     except ValueError:
-        errors["source"] = "问题来源取值无效"
+        errors["source"] = _("问题来源取值无效")
     if handling_class not in (None, "", *HANDLING_CLASSES):
-        errors["handling_class"] = "取值应为 1、5、10"
+        errors["handling_class"] = _("取值应为 %(values)s", values=_("、").join(
+            str(c) for c in HANDLING_CLASSES))
     _raise(errors)
     at = at or utcnow()
     problem = Problem(project=project, project_id=project.id, stage=stage or project.stage,
