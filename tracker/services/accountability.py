@@ -3,11 +3,13 @@ admin records the person or unit concerned and, when known, the decision and its
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..calendar import local_today
 from ..extensions import db
 from ..models import AccountabilityRecord, Outcome, Problem, Role, User
-from ..workflow import IllegalMove, InvalidFields, NotAllowed
+from ..workflow import IllegalMove, InvalidFields, NotAllowed, fields_message
 from .audit import audit
 
 ACCOUNTABILITY_LEVEL = 3
@@ -21,9 +23,9 @@ def records_for(problem: Problem) -> list[AccountabilityRecord]:
 
 def _check(actor: User, problem: Problem) -> None:
     if actor.role is not Role.admin:
-        raise NotAllowed("只有县纪委监委（管理员）可以记录问责情况")
+        raise NotAllowed(_l("只有县纪委监委（管理员）可以记录问责情况"))
     if problem.escalation < ACCOUNTABILITY_LEVEL:
-        raise IllegalMove("问题升级为“问责”后才能记录问责情况")
+        raise IllegalMove(_l("问题升级为“问责”后才能记录问责情况"))
 
 
 def _decision(outcome, decided_on, errors: dict) -> tuple[Outcome | None, date | None]:
@@ -33,7 +35,7 @@ def _decision(outcome, decided_on, errors: dict) -> tuple[Outcome | None, date |
         try:
             parsed_outcome = Outcome(outcome)
         except ValueError:
-            errors["outcome"] = "处理结果取值无效"
+            errors["outcome"] = _("处理结果取值无效")
     if decided_on not in (None, ""):
         if isinstance(decided_on, date):
             parsed_on = decided_on
@@ -41,19 +43,19 @@ def _decision(outcome, decided_on, errors: dict) -> tuple[Outcome | None, date |
             try:
                 parsed_on = date.fromisoformat(str(decided_on))
             except ValueError:
-                errors["decided_on"] = "日期格式应为 YYYY-MM-DD"
+                errors["decided_on"] = _("日期格式应为 YYYY-MM-DD")
     if parsed_on and parsed_on > local_today():
-        errors["decided_on"] = "决定日期不能晚于今天"
+        errors["decided_on"] = _("决定日期不能晚于今天")
     if parsed_outcome and not parsed_on and "decided_on" not in errors:
-        errors["decided_on"] = "请填写决定日期"
+        errors["decided_on"] = _("请填写决定日期")
     if parsed_on and not parsed_outcome and "outcome" not in errors:
-        errors["outcome"] = "请选择处理结果"
+        errors["outcome"] = _("请选择处理结果")
     return parsed_outcome, parsed_on
 
 
 def _raise(errors: dict) -> None:
     if errors:
-        raise InvalidFields("；".join(f"{k}：{v}" for k, v in errors.items()), errors)
+        raise InvalidFields(fields_message(errors), errors)
 
 
 def record_accountability(actor: User, problem: Problem, *, subject: str, outcome=None,
@@ -63,12 +65,12 @@ def record_accountability(actor: User, problem: Problem, *, subject: str, outcom
     errors: dict = {}
     subject = (subject or "").strip()
     if not subject:
-        errors["subject"] = "请填写问责对象（人员或单位）"
+        errors["subject"] = _("请填写问责对象（人员或单位）")
     elif len(subject) > 200:
-        errors["subject"] = "不能超过 200 字"
+        errors["subject"] = _("不能超过 %(n)s 字", n=200)
     parsed_outcome, parsed_on = _decision(outcome, decided_on, errors)
     if len(note or "") > 5000:
-        errors["note"] = "不能超过 5000 字"
+        errors["note"] = _("不能超过 %(n)s 字", n=5000)
     _raise(errors)
     record = AccountabilityRecord(problem_id=problem.id, subject=subject, outcome=parsed_outcome,
                                   decided_on=parsed_on, note=(note or "").strip(),
@@ -88,15 +90,15 @@ def decide_accountability(actor: User, record: AccountabilityRecord, problem: Pr
     """Record the decision of a pending record (flush, audited); a decided one stays as it is."""
     _check(actor, problem)
     if record.problem_id != problem.id:
-        raise InvalidFields("问责记录不属于该问题", {"record_id": "不属于该问题"})
+        raise InvalidFields(_("问责记录不属于该问题"), {"record_id": _("不属于该问题")})
     if record.outcome is not None:
-        raise IllegalMove("该问责记录已有处理结果")
+        raise IllegalMove(_l("该问责记录已有处理结果"))
     errors: dict = {}
     parsed_outcome, parsed_on = _decision(outcome, decided_on, errors)
     if not parsed_outcome and "outcome" not in errors:
-        errors["outcome"] = "请选择处理结果"
+        errors["outcome"] = _("请选择处理结果")
     if not parsed_on and "decided_on" not in errors:
-        errors["decided_on"] = "请填写决定日期"
+        errors["decided_on"] = _("请填写决定日期")
     _raise(errors)
     record.outcome, record.decided_on = parsed_outcome, parsed_on
     if note and note.strip():

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..calendar import TZ, end_of_local_day
@@ -200,7 +201,7 @@ def _fmt(value) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return _("是") if value else _("否")
     return str(value)
 
 
@@ -220,8 +221,9 @@ def _value(key: str, value, departments: dict[int, str]) -> str:
 
 def _changes(before: dict, after: dict, departments: dict[int, str]) -> str:
     keys = [k for k in after if before.get(k) != after.get(k)]
-    return "，".join(f"{FIELD_LABELS.get(k, k)}：{_value(k, before.get(k), departments)} → "
-                    f"{_value(k, after.get(k), departments)}" for k in keys)
+    return _("，").join(_("%(field)s：%(before)s → %(after)s", field=FIELD_LABELS.get(k, k),
+                          before=_value(k, before.get(k), departments),
+                          after=_value(k, after.get(k), departments)) for k in keys)
 
 
 def _department_names(entries) -> dict[int, str]:
@@ -254,23 +256,29 @@ def _audit_summary(entry: AuditEntry, names: dict[int, str],
     if "username" in d:
         parts.append(str(d["username"]))
     if entry.action == "setting.change":
-        parts.append(f"{d.get('key')}：{_fmt(d.get('before'))} → {_fmt(d.get('after'))}")
+        parts.append(_("%(field)s：%(before)s → %(after)s", field=d.get("key"),
+                       before=_fmt(d.get("before")), after=_fmt(d.get("after"))))
     elif isinstance(d.get("before"), dict) and isinstance(d.get("after"), dict):
         if entry.action.startswith("calendar."):
             b, a = d["before"], d["after"]
-            parts.append(f"放假 {len(b.get('off', []))}→{len(a.get('off', []))} 天，"
-                         f"调休上班 {len(b.get('worked', []))}→{len(a.get('worked', []))} 天")
+            parts.append(_("放假 %(off_before)s→%(off_after)s 天，调休上班 %(worked_before)s→"
+                           "%(worked_after)s 天", off_before=len(b.get("off", [])),
+                           off_after=len(a.get("off", [])),
+                           worked_before=len(b.get("worked", [])),
+                           worked_after=len(a.get("worked", []))))
             if a.get("off"):
-                parts.append("放假：" + "、".join(a["off"][:12]) + ("…" if len(a["off"]) > 12 else ""))
+                parts.append(_("放假：%(days)s", days=_("、").join(a["off"][:12])
+                               + ("…" if len(a["off"]) > 12 else "")))
             if a.get("worked"):
-                parts.append("上班：" + "、".join(a["worked"]))
+                parts.append(_("上班：%(days)s", days=_("、").join(a["worked"])))
         else:
             parts.append(_changes(d["before"], d["after"], departments or {}))
     elif entry.action == "calendar.import":
-        parts.append(f"{d.get('filename', '')}：{d.get('rows', 0)} 天")
+        parts.append(_("%(file)s：%(n)s 天", file=d.get("filename", ""), n=d.get("rows", 0)))
     elif entry.action == "department.merge":
-        parts.append(f"{d.get('name')}（{d.get('code')}）并入 {d.get('survivor_code')}，"
-                     f"转办问题 {len(d.get('problem_ids') or [])} 个")
+        parts.append(_("%(name)s（%(code)s）并入 %(survivor)s，转办问题 %(n)s 个", name=d.get("name"),
+                       code=d.get("code"), survivor=d.get("survivor_code"),
+                       n=len(d.get("problem_ids") or [])))
     elif entry.action in ("department.create",):
         parts.append(f"{d.get('code')} {d.get('name')}")
     elif entry.action == "calendar.delete":
@@ -279,12 +287,13 @@ def _audit_summary(entry: AuditEntry, names: dict[int, str],
         parts.append(Role(d["role"]).label)
     for key in ("reassigned_project_ids",):
         if d.get(key):
-            parts.append(f"改派项目 {len(d[key])} 个给 {names.get(d.get('reassigned_to'), '')}")
+            parts.append(_("改派项目 %(n)s 个给 %(to)s", n=len(d[key]),
+                           to=names.get(d.get("reassigned_to"), "")))
     if d.get("note") or d.get("comment") or d.get("reason"):
         parts.append(str(d.get("note") or d.get("comment") or d.get("reason")))
     if entry.ip:
         parts.append(f"IP {entry.ip}")
-    return "；".join(p for p in parts if p)
+    return _("；").join(p for p in parts if p)
 
 
 def describe(keys) -> list[Row]:
@@ -337,19 +346,20 @@ def describe(keys) -> list[Row]:
             if ev.from_status is not None and ev.from_status != ev.to_status:
                 move = (f"{ProblemStatus(ev.from_status).label} → "
                         f"{ProblemStatus(ev.to_status).label}")
-            summary = "；".join(p for p in (move, ev.comment) if p)
+            summary = _("；").join(p for p in (move, ev.comment) if p)
         elif k.source == "stage":
             sc = objects.get(("StageChange", k.row_id))
             action = str(_l("阶段变更"))
             frm = Stage(sc.from_stage).label if sc.from_stage else "—"
-            summary = "；".join(p for p in (f"{frm} → {Stage(sc.to_stage).label}",
-                                            f"{sc.changed_on.isoformat()}", sc.note,
-                                            sc.reason or "") if p)
+            summary = _("；").join(p for p in (f"{frm} → {Stage(sc.to_stage).label}",
+                                               f"{sc.changed_on.isoformat()}", sc.note,
+                                               sc.reason or "") if p)
         elif k.source in ("assignment", "assignment_end"):
             sa_row = objects.get(("SupervisorAssignment", k.row_id))
             if k.source == "assignment":
                 action = str(_l("指派纪检监察员"))
-                summary = "；".join(p for p in (names.get(sa_row.user_id, ""), sa_row.note) if p)
+                summary = _("；").join(p for p in (names.get(sa_row.user_id, ""), sa_row.note)
+                                       if p)
             else:
                 action = str(_l("结束分配"))
                 summary = names.get(sa_row.user_id, "")
@@ -361,8 +371,8 @@ def describe(keys) -> list[Row]:
                   f"{RiskLevel(rc.to_level).label}")
             st = (f"{RiskStatus(rc.from_status).label if rc.from_status else '—'} → "
                   f"{RiskStatus(rc.to_status).label}")
-            summary = str(_l("等级 %(level)s；状态 %(status)s", level=lv, status=st)) + (
-                f"；{rc.reason}" if rc.reason else "")
+            summary = _("等级 %(level)s；状态 %(status)s", level=lv, status=st) + (
+                _("；") + rc.reason if rc.reason else "")
             risk = risks.get(k.object_id)
             obj_label = f"#{k.object_id} {risk.title}" if risk else f"#{k.object_id}"
         else:
@@ -375,7 +385,7 @@ def describe(keys) -> list[Row]:
             elif entry.object_type == "setting":
                 obj_label = str((entry.detail or {}).get("key", ""))
             elif entry.object_type == "calendar" and entry.object_id:
-                obj_label = f"{entry.object_id}年"
+                obj_label = _("%(year)s年", year=entry.object_id)
             elif entry.object_id is not None:
                 obj_label = f"#{entry.object_id}"
         if k.object_type == "project":
@@ -408,8 +418,9 @@ def export_xlsx(f: Filters) -> bytes:
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("操作记录")
-    ws.append(["时间", "操作人", "类别", "操作", "对象类型", "对象编号", "对象", "内容"])
+    ws = wb.create_sheet(_("操作记录"))
+    ws.append([_("时间"), _("操作人"), _("类别"), _("操作"), _("对象类型"), _("对象编号"), _("对象"),
+               _("内容")])
     for r in iter_all(f):
         ws.append([r.at.astimezone(TZ).strftime("%Y-%m-%d %H:%M:%S"), r.actor, r.category,
                    r.action, r.object_type, r.object_id, r.object_label, r.summary])

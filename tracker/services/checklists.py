@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import (CheckResult, ChecklistItem, ChecklistTemplate, Problem, ProblemStatus, Project,
                       Role, Source, Stage, User, utcnow)
-from ..workflow import InvalidFields, NotAllowed, StaleVersion
+from ..workflow import InvalidFields, NotAllowed, StaleVersion, fields_message
 from .audit import audit
 from .problems import record_problem
 
@@ -21,38 +23,38 @@ TEXT_MAX = 500
 
 def _raise(errors: dict) -> None:
     if errors:
-        raise InvalidFields("；".join(f"{k}：{v}" for k, v in errors.items()), errors)
+        raise InvalidFields(fields_message(errors), errors)
 
 
 def _check_version(obj, version) -> None:
     if version is not None and version != obj.version:
-        raise StaleVersion("该条目已被他人更新，请刷新后再试")
+        raise StaleVersion(_l("该条目已被他人更新，请刷新后再试"))
 
 
 def _stage(value, errors: dict, name: str = "stage") -> Stage | None:
     try:
         stage = Stage(value)
     except ValueError:
-        errors[name] = "阶段取值无效"
+        errors[name] = _("阶段取值无效")
         return None
     if stage not in Stage.supervised():
-        errors[name] = "该阶段没有监督清单"
+        errors[name] = _("该阶段没有监督清单")
         return None
     return stage
 
 
 def _template_text(text, errors: dict) -> str:
     if not isinstance(text, str) or not text.strip():
-        errors["text"] = "必填"
+        errors["text"] = _("必填")
         return ""
     if len(text.strip()) > TEXT_MAX:
-        errors["text"] = f"不能超过 {TEXT_MAX} 字"
+        errors["text"] = _("不能超过 %(n)s 字", n=TEXT_MAX)
     return text.strip()
 
 
 def _require_admin(actor: User) -> None:
     if actor.role is not Role.admin:
-        raise NotAllowed("只有县纪委监委（管理员）可以维护监督清单模板")
+        raise NotAllowed(_l("只有县纪委监委（管理员）可以维护监督清单模板"))
 
 
 # ---------------------------------------------------------------- templates (headquarters)
@@ -185,19 +187,19 @@ def mark_item(actor: User, item: ChecklistItem, *, result: CheckResult | str, no
     still being worked on. Returns the item and the problem opened (or None)."""
     project = item.project
     if not may_mark(actor, project):
-        raise NotAllowed("只有该项目的纪检监察员或管理员可以核查监督清单")
+        raise NotAllowed(_l("只有该项目的纪检监察员或管理员可以核查监督清单"))
     _check_version(item, version)
     errors: dict = {}
     try:
         result = CheckResult(result)
     except ValueError:
-        errors["result"] = "请选择核查结果"
+        errors["result"] = _("请选择核查结果")
     if note is None:
         note = ""
     if not isinstance(note, str):
-        errors["note"] = "应为文本"
+        errors["note"] = _("应为文本")
     elif len(note) > NOTE_MAX:
-        errors["note"] = f"不能超过 {NOTE_MAX} 字"
+        errors["note"] = _("不能超过 %(n)s 字", n=NOTE_MAX)
     _raise(errors)
     at = at or utcnow()
     problem = None

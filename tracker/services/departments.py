@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from .. import workflow
 from ..calendar import load_calendar
@@ -26,16 +28,16 @@ UNFINISHED = (ProblemStatus.assigned, ProblemStatus.rectifying, ProblemStatus.re
 
 def _require_admin(actor: User) -> None:
     if actor.role is not Role.admin:
-        raise workflow.NotAllowed("只有管理员可以管理责任单位")
+        raise workflow.NotAllowed(_l("只有管理员可以管理责任单位"))
 
 
 def _check_name(name: str | None, errors: dict) -> str:
     name = (name or "").strip()
     if not name or len(name) > 100:
-        errors["name"] = "名称不能为空，最多 100 个字"
+        errors["name"] = _("名称不能为空，最多 %(n)s 个字", n=100)
     elif db.session.scalar(sa.select(Department.id).where(Department.name == name,
                                                           Department.active.is_(True))):
-        errors["name"] = "已有同名的在用单位"
+        errors["name"] = _("已有同名的在用单位")
     return name
 
 
@@ -44,12 +46,12 @@ def create(actor: User, *, code: str, name: str) -> Department:
     errors: dict[str, str] = {}
     code = (code or "").strip()
     if not CODE_RE.match(code):
-        errors["code"] = "代码为 1–32 位字母、数字、下划线或连字符"
+        errors["code"] = _("代码为 1–32 位字母、数字、下划线或连字符")
     elif db.session.scalar(sa.select(Department.id).where(Department.code == code)):
-        errors["code"] = "代码已存在"
+        errors["code"] = _("代码已存在")
     name = _check_name(name, errors)
     if errors:
-        raise InvalidFields("；".join(errors.values()), errors)
+        raise InvalidFields(_("；").join(errors.values()), errors)
     dept = Department(code=code, name=name)
     db.session.add(dept)
     db.session.flush()
@@ -64,7 +66,7 @@ def rename(actor: User, dept: Department, name: str) -> Department:
         return dept
     name = _check_name(name, errors)
     if errors:
-        raise InvalidFields("；".join(errors.values()), errors)
+        raise InvalidFields(_("；").join(errors.values()), errors)
     before = dept.name
     dept.name = name
     audit(actor, "department.rename", "department", dept.id,
@@ -83,13 +85,13 @@ def retire(actor: User, dept: Department) -> Department:
     unfinished problems or active liaison accounts (merge it instead, or move them first)."""
     _require_admin(actor)
     if not dept.active:
-        raise IllegalMove("该单位已撤销")
+        raise IllegalMove(_l("该单位已撤销"))
     if n := unfinished_count(dept):
-        raise IllegalMove(f"该单位还有 {n} 个未销号问题，请先办结或将其合并到其他单位")
+        raise IllegalMove(_l("该单位还有 %(n)s 个未销号问题，请先办结或将其合并到其他单位", n=n))
     users = db.session.scalar(sa.select(sa.func.count()).select_from(User).where(
         User.department_id == dept.id, User.active.is_(True)))
     if users:
-        raise IllegalMove(f"该单位还有 {users} 个在用的联络员账号，请先停用或变更其单位")
+        raise IllegalMove(_l("该单位还有 %(n)s 个在用的联络员账号，请先停用或变更其单位", n=users))
     dept.active = False
     audit(actor, "department.retire", "department", dept.id,
           {"code": dept.code, "name": dept.name, "before": {"active": True},
@@ -101,9 +103,9 @@ def retire(actor: User, dept: Department) -> Department:
 def restore(actor: User, dept: Department) -> Department:
     _require_admin(actor)
     if dept.active:
-        raise IllegalMove("该单位在用")
+        raise IllegalMove(_l("该单位在用"))
     if dept.merged_into_id is not None:
-        raise IllegalMove("已合并的单位不能恢复")
+        raise IllegalMove(_l("已合并的单位不能恢复"))
     dept.active = True
     audit(actor, "department.restore", "department", dept.id,
           {"code": dept.code, "before": {"active": False}, "after": {"active": True}})
@@ -126,16 +128,17 @@ def merge(actor: User, merged: Department, survivor: Department, comment: str = 
     _require_admin(actor)
     errors: dict[str, str] = {}
     if merged.id == survivor.id:
-        errors["survivor_id"] = "不能合并到自身"
+        errors["survivor_id"] = _("不能合并到自身")
     elif not survivor.active:
-        errors["survivor_id"] = "存续单位须是在用单位"
+        errors["survivor_id"] = _("存续单位须是在用单位")
     if not merged.active:
-        errors["merged_id"] = "该单位已撤销或已合并"
+        errors["merged_id"] = _("该单位已撤销或已合并")
     comment = (comment or "").strip()
     if len(comment) > 500:
-        errors["comment"] = "不能超过 500 字"
+        errors["comment"] = _("不能超过 %(n)s 字", n=500)
     if errors:
-        raise InvalidFields("；".join(errors.values()), errors)
+        raise InvalidFields(_("；").join(errors.values()), errors)
+    # Stored on each problem's event and in the audit: in the source language, not the reader's.
     reason = comment or f"“{merged.name}”并入“{survivor.name}”"
     result = MergeResult(merged, survivor)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from .. import workflow
 from ..calendar import WorkCalendar, load_calendar, local_today, package_knows
@@ -50,7 +51,7 @@ def parse_lines(text: str, is_workday: bool,
                 year: int | None = None) -> tuple[list[Entry], list[str]]:
     """Entries from lines like `2027-01-01~2027-01-03 元旦` or `2027-02-06 春节调休上班`.
 
-    Returns the entries and a list of "第 n 行：reason" for the lines that could not be read.
+    Returns the entries and a list of "line n: reason" for the lines that could not be read.
     """
     entries, bad = [], []
     for n, line in enumerate((text or "").splitlines(), start=1):
@@ -58,28 +59,28 @@ def parse_lines(text: str, is_workday: bool,
             continue
         match = _LINE_RE.match(line)
         if not match:
-            bad.append(f"第 {n} 行：无法识别日期“{line.strip()[:40]}”"
-                       "（格式如 2027-01-01 或 2027-01-01~2027-01-03）")
+            bad.append(_("第 %(n)s 行：无法识别日期“%(text)s”（格式如 2027-01-01 或 "
+                         "2027-01-01~2027-01-03）", n=n, text=line.strip()[:40]))
             continue
         g = match.groups()
         try:
             start = _date(*g[0:3])
             end = _date(*g[3:6]) if g[3] else start
         except ValueError:
-            bad.append(f"第 {n} 行：日期不存在“{line.strip()[:40]}”")
+            bad.append(_("第 %(n)s 行：日期不存在“%(text)s”", n=n, text=line.strip()[:40]))
             continue
         note = (g[6] or "").strip()
         if end < start:
-            bad.append(f"第 {n} 行：结束日期早于开始日期")
+            bad.append(_("第 %(n)s 行：结束日期早于开始日期", n=n))
             continue
         if (end - start).days > 31:
-            bad.append(f"第 {n} 行：一段日期最长 31 天")
+            bad.append(_("第 %(n)s 行：一段日期最长 %(days)s 天", n=n, days=31))
             continue
         if year is not None and (start.year != year or end.year != year):
-            bad.append(f"第 {n} 行：日期不在 {year} 年内")
+            bad.append(_("第 %(n)s 行：日期不在 %(year)s 年内", n=n, year=year))
             continue
         if len(note) > MAX_NOTE:
-            bad.append(f"第 {n} 行：备注最多 {MAX_NOTE} 字")
+            bad.append(_("第 %(n)s 行：备注最多 %(max)s 字", n=n, max=MAX_NOTE))
             continue
         day = start
         while day <= end:
@@ -126,7 +127,7 @@ def _check_conflicts(entries: list[Entry]) -> list[str]:
     bad = []
     for e in entries:
         if e.day in kinds and kinds[e.day] != e.is_workday:
-            bad.append(f"{e.day.isoformat()} 既填为放假又填为上班")
+            bad.append(_("%(day)s 既填为放假又填为上班", day=e.day.isoformat()))
         kinds[e.day] = e.is_workday
     return bad
 
@@ -139,18 +140,19 @@ def _summary(rows) -> dict:
 def save_year(actor: User, year: int, days_off: str, days_worked: str) -> list[CalendarDay]:
     """Replace the year's entries with the dates given (all or nothing); audited before/after."""
     if not 2000 <= year <= 2100:
-        raise InvalidFields("年份应在 2000–2100 之间", {"year": "年份应在 2000–2100 之间"})
+        message = _("年份应在 2000–2100 之间")
+        raise InvalidFields(message, {"year": message})
     off, bad_off = parse_lines(days_off, False, year)
     worked, bad_worked = parse_lines(days_worked, True, year)
     fields = {}
     if bad_off:
-        fields["days_off"] = "；".join(bad_off)
+        fields["days_off"] = _("；").join(bad_off)
     if bad_worked:
-        fields["days_worked"] = "；".join(bad_worked)
+        fields["days_worked"] = _("；").join(bad_worked)
     if conflicts := _check_conflicts(off + worked):
-        fields["days_worked"] = "；".join(conflicts)
+        fields["days_worked"] = _("；").join(conflicts)
     if fields:
-        raise CalendarInputError("；".join(fields.values()), fields,
+        raise CalendarInputError(_("；").join(fields.values()), fields,
                                  bad_off + bad_worked + conflicts)
     existing = year_entries(year)
     before = _summary(existing)
@@ -173,7 +175,8 @@ def save_year(actor: User, year: int, days_off: str, days_worked: str) -> list[C
 def delete_day(actor: User, day: date) -> None:
     row = db.session.get(CalendarDay, day)
     if row is None:
-        raise InvalidFields("没有这一天的记录", {"day": "没有这一天的记录"})
+        message = _("没有这一天的记录")
+        raise InvalidFields(message, {"day": message})
     audit(actor, "calendar.delete", "calendar", day.year,
           {"day": day.isoformat(), "before": {"is_workday": row.is_workday, "note": row.note}})
     db.session.delete(row)
@@ -199,7 +202,8 @@ def _rows_from_file(filename: str, data: bytes) -> list[list]:
         try:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception:  # noqa: BLE001 - any unreadable workbook is the user's input error
-            raise InvalidFields("无法读取该 Excel 文件", {"file": "无法读取该 Excel 文件"}) from None
+            message = _("无法读取该 Excel 文件")
+            raise InvalidFields(message, {"file": message}) from None
         ws = wb.worksheets[0]
         return [list(r) for r in ws.iter_rows(values_only=True, max_row=MAX_IMPORT_ROWS + 5)]
     if name.endswith(".csv"):
@@ -210,9 +214,11 @@ def _rows_from_file(filename: str, data: bytes) -> list[list]:
             except UnicodeDecodeError:
                 continue
         else:
-            raise InvalidFields("无法识别文件编码（应为 UTF-8 或 GBK）", {"file": "无法识别编码"})
+            raise InvalidFields(_("无法识别文件编码（应为 UTF-8 或 GBK）"),
+                                {"file": _("无法识别编码")})
         return [row for row in csv.reader(io.StringIO(text))]
-    raise InvalidFields("只支持 .xlsx 或 .csv 文件", {"file": "只支持 .xlsx 或 .csv 文件"})
+    message = _("只支持 .xlsx 或 .csv 文件")
+    raise InvalidFields(message, {"file": message})
 
 
 def _cell_date(value) -> date | None:
@@ -242,7 +248,8 @@ def parse_import(filename: str, data: bytes) -> list[Entry]:
             header_at, columns = i, found
             break
     if header_at is None:
-        raise CalendarInputError("找不到表头：需要“日期”和“类型”两列", {"file": "缺少表头“日期”“类型”"})
+        raise CalendarInputError(_("找不到表头：需要“日期”和“类型”两列"),
+                                 {"file": _("缺少表头“日期”“类型”")})
     entries, bad = [], []
     for i, row in enumerate(rows[header_at + 1:], start=header_at + 2):
         cells = [("" if c is None else c) for c in row]
@@ -257,21 +264,23 @@ def parse_import(filename: str, data: bytes) -> list[Entry]:
         kind = str(get("kind")).strip().lower()
         note = str(get("note") or "").strip()
         if day is None:
-            bad.append(f"第 {i} 行：日期无效“{get('day')}”")
+            bad.append(_("第 %(n)s 行：日期无效“%(value)s”", n=i, value=get("day")))
         elif kind not in OFF_WORDS | WORK_WORDS:
-            bad.append(f"第 {i} 行：类型应为“放假”或“上班”，而不是“{get('kind')}”")
+            bad.append(_("第 %(n)s 行：类型应为“放假”或“上班”，而不是“%(value)s”", n=i,
+                         value=get("kind")))
         elif len(note) > MAX_NOTE:
-            bad.append(f"第 {i} 行：备注最多 {MAX_NOTE} 字")
+            bad.append(_("第 %(n)s 行：备注最多 %(max)s 字", n=i, max=MAX_NOTE))
         else:
             entries.append(Entry(day, kind in WORK_WORDS, note))
     if len(entries) > MAX_IMPORT_ROWS:
-        bad.append(f"最多导入 {MAX_IMPORT_ROWS} 行")
+        bad.append(_("最多导入 %(n)s 行", n=MAX_IMPORT_ROWS))
     bad += _check_conflicts(entries)
     if bad:
-        raise CalendarInputError(f"文件有 {len(bad)} 处错误，未导入任何数据", {"file": "；".join(bad[:20])},
-                                 bad)
+        raise CalendarInputError(_("文件有 %(n)s 处错误，未导入任何数据", n=len(bad)),
+                                 {"file": _("；").join(bad[:20])}, bad)
     if not entries:
-        raise CalendarInputError("文件中没有数据行", {"file": "文件中没有数据行"})
+        message = _("文件中没有数据行")
+        raise CalendarInputError(message, {"file": message})
     return entries
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.exceptions import InvalidFileException
@@ -71,8 +73,14 @@ class RowError:
     reason: str
 
     def __str__(self) -> str:
-        where = f"第 {self.line} 行" if self.line else "文件"
-        return f"{where}{f'［{self.column}］' if self.column else ''}：{self.reason}"
+        if self.line and self.column:
+            return _("第 %(line)s 行［%(column)s］：%(reason)s", line=self.line, column=self.column,
+                     reason=self.reason)
+        if self.line:
+            return _("第 %(line)s 行：%(reason)s", line=self.line, reason=self.reason)
+        if self.column:
+            return _("文件［%(column)s］：%(reason)s", column=self.column, reason=self.reason)
+        return _("文件：%(reason)s", reason=self.reason)
 
 
 @dataclass
@@ -97,20 +105,20 @@ def read_table(filename: str, data: bytes) -> list[tuple[int, list]]:
         return _read_xlsx(data)
     if name.endswith(".csv"):
         return _read_csv(data)
-    raise ImportFileError("只支持 .xlsx 或 .csv 文件")
+    raise ImportFileError(_("只支持 .xlsx 或 .csv 文件"))
 
 
 def _read_xlsx(data: bytes) -> list[tuple[int, list]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
-        raise ImportFileError("无法读取该 .xlsx 文件，请用 Excel 或 WPS 另存为 .xlsx 后重试") from None
+        raise ImportFileError(_("无法读取该 .xlsx 文件，请用 Excel 或 WPS 另存为 .xlsx 后重试")) from None
     try:
         sheet = book.worksheets[0]
         rows = []
         for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             if line > MAX_ROWS + HEADER_SEARCH_ROWS:
-                raise ImportFileError(f"文件行数过多（最多 {MAX_ROWS} 行）")
+                raise ImportFileError(_("文件行数过多（最多 %(n)s 行）", n=MAX_ROWS))
             rows.append((line, list(values)))
         return rows
     finally:
@@ -127,14 +135,14 @@ def _decode(data: bytes) -> str:
     try:
         return data.decode("gb18030")  # GBK as Excel writes it in China, and its superset
     except UnicodeDecodeError:
-        raise ImportFileError("无法识别文件编码（应为 UTF-8 或 GBK）") from None
+        raise ImportFileError(_("无法识别文件编码（应为 UTF-8 或 GBK）")) from None
 
 
 def _read_csv(data: bytes) -> list[tuple[int, list]]:
     try:
         text = _decode(data)
     except UnicodeDecodeError:
-        raise ImportFileError("文件不是有效的 UTF-8 文本") from None
+        raise ImportFileError(_("文件不是有效的 UTF-8 文本")) from None
     sample = text[:4096]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",\t;")
@@ -146,9 +154,10 @@ def _read_csv(data: bytes) -> list[tuple[int, list]]:
         for cells in reader:
             rows.append((reader.line_num, cells))
             if len(rows) > MAX_ROWS + HEADER_SEARCH_ROWS:
-                raise ImportFileError(f"文件行数过多（最多 {MAX_ROWS} 行）")
+                raise ImportFileError(_("文件行数过多（最多 %(n)s 行）", n=MAX_ROWS))
     except csv.Error as error:
-        raise ImportFileError(f"CSV 格式有误（第 {reader.line_num} 行）：{error}") from None
+        raise ImportFileError(_("CSV 格式有误（第 %(line)s 行）：%(error)s", line=reader.line_num,
+                                error=error)) from None
     return rows
 
 
@@ -188,7 +197,7 @@ def find_header(rows: list[tuple[int, list]]) -> tuple[int, dict[int, str]]:
             return index, columns
         if seen >= HEADER_SEARCH_ROWS:
             break
-    raise ImportFileError("找不到表头行：前几行中应有“项目编号”“项目名称”等列名（可下载导入模板对照）")
+    raise ImportFileError(_("找不到表头行：前几行中应有“项目编号”“项目名称”等列名（可下载导入模板对照）"))
 
 
 # ---------------------------------------------------------------- checking and writing
@@ -211,7 +220,7 @@ def import_projects(actor: User, filename: str, data: bytes, *, update: bool = F
     holds no change.
     """
     if actor.role is not Role.admin:
-        raise NotAllowed("只有管理员可以导入重点项目")
+        raise NotAllowed(_l("只有管理员可以导入重点项目"))
     result = ImportResult()
     try:
         table = read_table(filename, data)
@@ -224,10 +233,10 @@ def import_projects(actor: User, filename: str, data: bytes, *, update: bool = F
     labels = {name: str(header_cells[i]).strip() for i, name in columns.items()}
     dup_headers = {n for n in columns.values() if list(columns.values()).count(n) > 1}
     for name in sorted(dup_headers):
-        result.errors.append(RowError(table[header_index][0], LABELS[name], "列名重复"))
+        result.errors.append(RowError(table[header_index][0], LABELS[name], _("列名重复")))
     for name in REQUIRED:
         if name not in columns.values():
-            result.errors.append(RowError(table[header_index][0], LABELS[name], "缺少该列"))
+            result.errors.append(RowError(table[header_index][0], LABELS[name], _("缺少该列")))
     if result.errors:
         return result
 
@@ -239,7 +248,7 @@ def import_projects(actor: User, filename: str, data: bytes, *, update: bool = F
         rows.append(_Row(line, values))
     result.rows = len(rows)
     if not rows:
-        result.errors.append(RowError(0, "", "文件中没有项目数据"))
+        result.errors.append(RowError(0, "", _("文件中没有项目数据")))
         return result
     _check_rows(rows, labels, update, result)
     if result.errors:
@@ -270,29 +279,31 @@ def _check_rows(rows: list[_Row], labels: dict, update: bool, result: ImportResu
             bad(row, name, reason)
         if code:
             if code in first_line:
-                bad(row, "code", f"项目编号“{code}”与第 {first_line[code]} 行重复")
+                bad(row, "code", _("项目编号“%(code)s”与第 %(line)s 行重复", code=code,
+                                   line=first_line[code]))
             else:
                 first_line[code] = row.line
             if row.existing is not None and not update:
-                bad(row, "code", f"项目编号“{code}”已存在（要更新已有项目，请勾选“更新编号已存在的项目”"
-                                 "或使用 --update）")
+                bad(row, "code", _("项目编号“%(code)s”已存在（要更新已有项目，请勾选“更新编号已存在的"
+                                   "项目”或使用 --update）", code=code))
         stage_text = _cell_text(row.values.get("stage"))
         if stage_text:
             row.stage = svc.parse_stage(stage_text)
             if row.stage is None:
-                bad(row, "stage", f"未知阶段“{stage_text}”（应为 "
-                                  + "、".join(s.label for s in Stage) + " 或其代码）")
+                bad(row, "stage", _("未知阶段“%(stage)s”（应为 %(stages)s 或其代码）",
+                                    stage=stage_text,
+                                    stages=_("、").join(s.label for s in Stage)))
             elif row.existing is not None and update:
                 _check_stage_move(row, bad)
         name_text = _cell_text(row.values.get("supervisor"))
         if name_text:
             found = users.get(name_text)
             if found is None:
-                bad(row, "supervisor", f"没有用户名为“{name_text}”的纪检监察员")
+                bad(row, "supervisor", _("没有用户名为“%(name)s”的纪检监察员", name=name_text))
             elif found == "ambiguous":
-                bad(row, "supervisor", f"有多位名为“{name_text}”的用户，请填写用户名")
+                bad(row, "supervisor", _("有多位名为“%(name)s”的用户，请填写用户名", name=name_text))
             elif reason := svc.supervisor_problem(found):
-                bad(row, "supervisor", f"“{name_text}”{reason}")
+                bad(row, "supervisor", _("“%(name)s”%(reason)s", name=name_text, reason=reason))
             else:
                 row.supervisor = found
     errors.sort(key=lambda e: e.line)
@@ -303,13 +314,13 @@ def _check_stage_move(row: _Row, bad) -> None:
     if stage is project.stage:
         return
     if stage.order < project.stage.order:
-        bad(row, "stage", f"不能由“{project.stage.label}”回退到“{stage.label}”；"
-                          "阶段更正请在项目页面操作并说明理由")
+        bad(row, "stage", _("不能由“%(current)s”回退到“%(stage)s”；阶段更正请在项目页面操作并说明理由",
+                            current=project.stage.label, stage=stage.label))
         return
     open_count = svc.open_problems_of_stage(project)
     if open_count:
-        bad(row, "stage", f"“{project.stage.label}”阶段还有 {open_count} 个问题未销号，"
-                          "请在项目页面推进阶段并说明理由")
+        bad(row, "stage", _("“%(stage)s”阶段还有 %(n)s 个问题未销号，请在项目页面推进阶段并说明理由",
+                            stage=project.stage.label, n=open_count))
 
 
 def _existing_projects(codes: set[str]) -> dict[str, Project]:

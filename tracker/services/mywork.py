@@ -301,7 +301,8 @@ def _admin(user: User, today, soon, late, limit) -> MyWork:
     no_supervisor = db.session.scalar(sa.select(sa.func.count(Project.id)).where(*unsupervised))
     high_risks = open_high_risks(user, limit=limit if limit is not None else 10_000)
     items.extend(WorkItem(kind="high_risk", project_id=r.project_id, project_name=r.project.name,
-                          title=f"{r.project.name}：{r.title}",
+                          title=gettext("%(project)s：%(title)s", project=r.project.name,
+                                        title=r.title),
                           detail=gettext("高风险 · %(category)s · %(status)s",
                                          category=r.category.label, status=r.status.label))
                  for r in high_risks)

@@ -7,6 +7,8 @@ Errors are workflow errors so pages show their message and the API answers 400 o
 import secrets
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import ApiToken, Department, Project, Role, SupervisorAssignment, User, utcnow
@@ -25,11 +27,13 @@ def create(actor: User, *, username: str, name: str, role: str, password: str,
            phone: str | None = None, must_change_password: bool = True) -> User:
     """A new user; by default they choose their own password at first sign-in."""
     if role != Role.department and department_id is not None:
-        raise InvalidFields("只有责任单位用户属于单位", {"department_id": "只有责任单位用户属于单位"})
+        message = _("只有责任单位用户属于单位")
+        raise InvalidFields(message, {"department_id": message})
     if department_id is not None:
         dept = db.session.get(Department, department_id)
         if dept is None or not dept.active:
-            raise InvalidFields("没有这个单位（或该单位已撤销）", {"department_id": "没有这个单位"})
+            raise InvalidFields(_("没有这个单位（或该单位已撤销）"),
+                                {"department_id": _("没有这个单位")})
     try:
         user = accounts.create_user(username, role, password, name=(name or "").strip(),
                                     department_id=(department_id if role == Role.department
@@ -62,27 +66,28 @@ def update(actor: User, user: User, *, role: str | None = None, department_id=UN
         try:
             new_role = Role(role)
         except ValueError:
-            errors["role"] = "角色应为 admin、supervisor、department 或 viewer"
+            errors["role"] = _("角色应为 admin、supervisor、department 或 viewer")
     new_dept_id = user.department_id if department_id is UNCHANGED else department_id
     if new_role is not Role.department:
         if department_id not in (UNCHANGED, None):
-            errors["department_id"] = "只有责任单位用户属于单位"
+            errors["department_id"] = _("只有责任单位用户属于单位")
         new_dept_id = None
     elif new_dept_id is None:
-        errors["department_id"] = "责任单位用户须指定单位"
+        errors["department_id"] = _("责任单位用户须指定单位")
     elif new_dept_id != user.department_id:
         dept = db.session.get(Department, new_dept_id)
         if dept is None or not dept.active:
-            errors["department_id"] = "没有这个单位（或该单位已撤销）"
+            errors["department_id"] = _("没有这个单位（或该单位已撤销）")
     if name is not None:
         name = name.strip()
         if not name or len(name) > 100:
-            errors["name"] = "姓名不能为空，最多 100 个字"
+            errors["name"] = _("姓名不能为空，最多 %(n)s 个字", n=100)
     if errors:
-        raise InvalidFields("；".join(errors.values()), errors)
+        raise InvalidFields(_("；").join(errors.values()), errors)
     if user.role is Role.supervisor and new_role is not Role.supervisor:
         if held := _held_projects_count(user):
-            raise IllegalMove(f"该纪检监察员仍负责 {held} 个项目，请先将项目改派他人再变更角色")
+            raise IllegalMove(_l("该纪检监察员仍负责 %(n)s 个项目，请先将项目改派他人再变更角色",
+                                 n=held))
     if user.role is Role.admin and new_role is not Role.admin:
         _refuse_last_admin(user)
     user.role, user.department_id = new_role, new_dept_id
@@ -148,7 +153,7 @@ def _refuse_last_admin(user: User) -> None:
     others = db.session.scalar(sa.select(sa.func.count()).select_from(User).where(
         User.role == Role.admin, User.active.is_(True), User.id != user.id))
     if not others:
-        raise IllegalMove("这是最后一个启用的管理员账号，不能停用或变更角色")
+        raise IllegalMove(_l("这是最后一个启用的管理员账号，不能停用或变更角色"))
 
 
 def deactivate(actor: User, user: User, *, reassign_to: User | None = None,
@@ -160,24 +165,25 @@ def deactivate(actor: User, user: User, *, reassign_to: User | None = None,
     projects reassigned.
     """
     if not user.active:
-        raise IllegalMove("该用户已停用")
+        raise IllegalMove(_l("该用户已停用"))
     if user.id == actor.id:
-        raise IllegalMove("不能停用自己的账号")
+        raise IllegalMove(_l("不能停用自己的账号"))
     if user.role is Role.admin:
         _refuse_last_admin(user)
     projects = held_projects(user) if user.role is Role.supervisor else []
     if projects:
         if reassign_to is None:
             raise IllegalMove(
-                f"该纪检监察员仍负责 {len(projects)} 个项目，停用前须确认改派给另一名纪检监察员",
-                {"reassign_to": "请选择接手的纪检监察员"})
+                _l("该纪检监察员仍负责 %(n)s 个项目，停用前须确认改派给另一名纪检监察员",
+                   n=len(projects)),
+                {"reassign_to": _("请选择接手的纪检监察员")})
         if (reassign_to.id == user.id or reassign_to.role is not Role.supervisor
                 or not reassign_to.active):
-            raise InvalidFields("接手人须是另一名在用的纪检监察员",
-                                {"reassign_to": "须是另一名在用的纪检监察员"})
+            raise InvalidFields(_("接手人须是另一名在用的纪检监察员"),
+                                {"reassign_to": _("须是另一名在用的纪检监察员")})
         from .projects import assign_supervisor
 
-        reason = note.strip() or f"{user.name}停用，项目改派"
+        reason = note.strip() or f"{user.name}停用，项目改派"  # stored: the source language
         for project in projects:
             assign_supervisor(actor, project, reassign_to, note=reason)
     user.active = False
@@ -194,11 +200,11 @@ def deactivate(actor: User, user: User, *, reassign_to: User | None = None,
 
 def reactivate(actor: User, user: User) -> User:
     if user.active:
-        raise IllegalMove("该用户已是启用状态")
+        raise IllegalMove(_l("该用户已是启用状态"))
     if user.department_id is not None:
         dept = db.session.get(Department, user.department_id)
         if dept is not None and not dept.active:
-            raise IllegalMove("该用户所在单位已撤销，请先为其变更单位")
+            raise IllegalMove(_l("该用户所在单位已撤销，请先为其变更单位"))
     user.active = True
     audit(actor, "user.reactivate", "user", user.id,
           {"username": user.username, "before": {"active": False}, "after": {"active": True}})

@@ -11,13 +11,15 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import SelectPagination
 
 from ..calendar import local_today
 from ..extensions import db
 from ..models import (ChecklistItem, ChecklistTemplate, Level, Problem, ProblemStatus, Project,
                       Role, Stage, StageChange, SupervisorAssignment, User, utcnow)
-from ..workflow import IllegalMove, InvalidFields, NotAllowed, StaleVersion
+from ..workflow import IllegalMove, InvalidFields, NotAllowed, StaleVersion, fields_message
 from .audit import audit
 
 FINAL = (ProblemStatus.closed, ProblemStatus.withdrawn)
@@ -73,23 +75,23 @@ def parse_stage(value) -> Stage | None:
 def parse_investment(value) -> tuple[Decimal | None, str | None]:
     """万元 as a Decimal with two places, or the reason it is not one."""
     if isinstance(value, bool):
-        return None, "应为数字（万元）"
+        return None, _("应为数字（万元）")
     if isinstance(value, (int, float, Decimal)):
         text = str(value)
     else:
         text = normalise_text(value).replace(",", "").replace(" ", "").replace("万元", "")
     if not text:
-        return None, "必填"
+        return None, _("必填")
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        return None, f"“{normalise_text(value)}”不是数字（万元）"
+        return None, _("“%(value)s”不是数字（万元）", value=normalise_text(value))
     if not amount.is_finite():
-        return None, "应为数字（万元）"
+        return None, _("应为数字（万元）")
     if amount < 0:
-        return None, "总投资不能为负数"
+        return None, _("总投资不能为负数")
     if amount > MAX_INVESTMENT:
-        return None, "总投资过大"
+        return None, _("总投资过大")
     return amount.quantize(Decimal("0.01")), None
 
 
@@ -102,25 +104,25 @@ def clean_fields(raw: dict, *, partial: bool = False) -> tuple[dict, dict[str, s
     for name, (max_len, required) in TEXT_FIELDS.items():
         if name not in raw:
             if required and not partial:
-                errors[name] = "必填"
+                errors[name] = _("必填")
             continue
         value = normalise_text(raw[name])
         if name == "code":
             value = value.replace(" ", "")
         if required and not value:
-            errors[name] = "必填"
+            errors[name] = _("必填")
         elif len(value) > max_len:
-            errors[name] = f"不能超过 {max_len} 字"
+            errors[name] = _("不能超过 %(n)s 字", n=max_len)
         else:
             clean[name] = value
     if "level" in raw:
         level = parse_level(raw["level"])
         if level is None:
-            errors["level"] = "项目级别应为 省重点/市重点/县重点（provincial/municipal/county）"
+            errors["level"] = _("项目级别应为 省重点/市重点/县重点（provincial/municipal/county）")
         else:
             clean["level"] = level
     elif not partial:
-        errors["level"] = "必填"
+        errors["level"] = _("必填")
     if "investment_wan" in raw:
         amount, reason = parse_investment(raw["investment_wan"])
         if reason:
@@ -128,18 +130,19 @@ def clean_fields(raw: dict, *, partial: bool = False) -> tuple[dict, dict[str, s
         else:
             clean["investment_wan"] = amount
     elif not partial:
-        errors["investment_wan"] = "必填"
+        errors["investment_wan"] = _("必填")
     return clean, errors
 
 
 def _raise(errors: dict[str, str]) -> None:
     if errors:
-        raise InvalidFields("；".join(f"{k}：{v}" for k, v in errors.items()), errors)
+        raise InvalidFields(fields_message(errors), errors)
 
 
-def _require_admin(actor: User, what: str) -> None:
+def _require_admin(actor: User, refusal) -> None:
+    """`refusal` is the whole lazy message, e.g. _l("只有管理员可以登记重点项目")."""
     if actor.role is not Role.admin:
-        raise NotAllowed(f"只有管理员可以{what}")
+        raise NotAllowed(refusal)
 
 
 def code_taken(code: str, except_id: int | None = None) -> bool:
@@ -155,13 +158,13 @@ def create_project(actor: User, raw: dict, *, stage: Stage | str = Stage.signing
                    supervisor: User | None = None, changed_on: date | None = None,
                    at: datetime | None = None) -> Project:
     """Register a key project in `stage` (its first timeline entry) with its checklist."""
-    _require_admin(actor, "登记重点项目")
+    _require_admin(actor, _l("只有管理员可以登记重点项目"))
     clean, errors = clean_fields(raw)
     stage_value = parse_stage(stage)
     if stage_value is None:
-        errors["stage"] = "阶段取值无效"
+        errors["stage"] = _("阶段取值无效")
     if "code" in clean and code_taken(clean["code"]):
-        errors["code"] = "项目编号已存在"
+        errors["code"] = _("项目编号已存在")
     if supervisor is not None and (reason := supervisor_problem(supervisor)):
         errors["supervisor_id"] = reason
     _raise(errors)
@@ -184,12 +187,12 @@ def create_project(actor: User, raw: dict, *, stage: Stage | str = Stage.signing
 def update_project(actor: User, project: Project, raw: dict, *,
                    version: int | None = None) -> Project:
     """Change the registry fields (not the stage or supervisor, which have their own moves)."""
-    _require_admin(actor, "修改重点项目")
+    _require_admin(actor, _l("只有管理员可以修改重点项目"))
     if version is not None and version != project.version:
-        raise StaleVersion("该项目已被他人更新，请刷新后再试")
+        raise StaleVersion(_l("该项目已被他人更新，请刷新后再试"))
     clean, errors = clean_fields({k: v for k, v in raw.items() if k in EDITABLE}, partial=True)
     if "code" in clean and code_taken(clean["code"], except_id=project.id):
-        errors["code"] = "项目编号已存在"
+        errors["code"] = _("项目编号已存在")
     _raise(errors)
     changed = {}
     for name, value in clean.items():
@@ -215,11 +218,11 @@ def _jsonable(value):
 def supervisor_problem(user: User | None) -> str | None:
     """Why `user` cannot supervise a project, or None."""
     if user is None:
-        return "没有这个用户"
+        return _("没有这个用户")
     if user.role is not Role.supervisor:
-        return "只能指派项目纪检监察员"
+        return _("只能指派项目纪检监察员")
     if not user.active:
-        return "该用户已停用"
+        return _("该用户已停用")
     return None
 
 
@@ -229,13 +232,13 @@ def assign_supervisor(actor: User, project: Project, user: User, *, note: str = 
 
     Assigning the current supervisor again changes nothing and answers the current assignment.
     """
-    _require_admin(actor, "指派纪检监察员")
+    _require_admin(actor, _l("只有管理员可以指派纪检监察员"))
     errors = {}
     if reason := supervisor_problem(user):
         errors["user_id"] = reason
     note = normalise_text(note)
     if len(note) > 500:
-        errors["note"] = "不能超过 500 字"
+        errors["note"] = _("不能超过 %(n)s 字", n=500)
     _raise(errors)
     at = at or utcnow()
     current = db.session.scalar(sa.select(SupervisorAssignment).where(
@@ -260,7 +263,7 @@ def assign_supervisor(actor: User, project: Project, user: User, *, note: str = 
 def end_assignment(actor: User, project: Project, *, note: str = "",
                    at: datetime | None = None) -> SupervisorAssignment | None:
     """Leave `project` without a supervisor for now (admin only); the history keeps the old one."""
-    _require_admin(actor, "调整纪检监察员")
+    _require_admin(actor, _l("只有管理员可以调整纪检监察员"))
     current = db.session.scalar(sa.select(SupervisorAssignment).where(
         SupervisorAssignment.project_id == project.id, SupervisorAssignment.ended_at.is_(None)))
     if current is None:
@@ -370,39 +373,40 @@ def move_stage(actor: User, project: Project, to_stage: Stage | str, *, changed_
     at = at or utcnow()
     if not (actor.role is Role.admin or
             (actor.role is Role.supervisor and project.supervisor_id == actor.id)):
-        raise NotAllowed("只有该项目的纪检监察员或管理员可以推进阶段")
+        raise NotAllowed(_l("只有该项目的纪检监察员或管理员可以推进阶段"))
     if version is not None and version != project.version:
-        raise StaleVersion("该项目已被他人更新，请刷新后再试")
+        raise StaleVersion(_l("该项目已被他人更新，请刷新后再试"))
     errors: dict[str, str] = {}
     stage = parse_stage(to_stage)
     if stage is None:
-        errors["stage"] = "阶段取值无效"
+        errors["stage"] = _("阶段取值无效")
     elif stage is project.stage:
-        errors["stage"] = f"项目已处于“{stage.label}”阶段"
+        errors["stage"] = _("项目已处于“%(stage)s”阶段", stage=stage.label)
     if changed_on is None:
-        errors["changed_on"] = "必填"
+        errors["changed_on"] = _("必填")
     elif changed_on > local_today(at):
-        errors["changed_on"] = "日期不能晚于今天"
+        errors["changed_on"] = _("日期不能晚于今天")
     elif (last := last_stage_change(project)) is not None and changed_on < last.changed_on:
-        errors["changed_on"] = f"日期不能早于上一次阶段变更（{last.changed_on.isoformat()}）"
+        errors["changed_on"] = _("日期不能早于上一次阶段变更（%(day)s）",
+                                 day=last.changed_on.isoformat())
     note = (note or "").strip()
     reason = (reason or "").strip()
     if len(note) > 2000:
-        errors["note"] = "不能超过 2000 字"
+        errors["note"] = _("不能超过 %(n)s 字", n=2000)
     if len(reason) > 2000:
-        errors["reason"] = "不能超过 2000 字"
+        errors["reason"] = _("不能超过 %(n)s 字", n=2000)
     _raise(errors)
     rule = stage_rule(project, stage)
     if rule.admin_only and actor.role is not Role.admin:
         if rule.backward:
-            raise NotAllowed("阶段回退属于更正，只有管理员可以操作")
+            raise NotAllowed(_l("阶段回退属于更正，只有管理员可以操作"))
         if rule.open_problems:
-            raise NotAllowed(f"本阶段还有 {rule.open_problems} 个问题未销号，"
-                             "需由管理员说明理由后推进")
-        raise NotAllowed("跳过阶段需由管理员操作")
+            raise NotAllowed(_l("本阶段还有 %(n)s 个问题未销号，需由管理员说明理由后推进",
+                                n=rule.open_problems))
+        raise NotAllowed(_l("跳过阶段需由管理员操作"))
     if rule.needs_reason and not reason:
-        why = ("阶段回退须说明更正理由" if rule.backward else
-               f"本阶段还有 {rule.open_problems} 个问题未销号，推进须说明理由")
+        why = (_("阶段回退须说明更正理由") if rule.backward else
+               _("本阶段还有 %(n)s 个问题未销号，推进须说明理由", n=rule.open_problems))
         raise InvalidFields(why, {"reason": why})
     change = StageChange(project_id=project.id, from_stage=project.stage, to_stage=stage,
                          changed_on=changed_on, note=note,

@@ -19,7 +19,7 @@ from ..extensions import db
 from ..models import (Department, Problem, Project, Risk, RiskCategory, RiskChange, RiskLevel,
                       RiskStatus, Role, Stage, User, Visit, utcnow)
 from ..visibility import risk_condition
-from ..workflow import InvalidFields, NotAllowed, StaleVersion, record
+from ..workflow import InvalidFields, NotAllowed, StaleVersion, fields_message, record
 from .audit import audit
 
 LEVEL_RANK = {RiskLevel.high: 3, RiskLevel.medium: 2, RiskLevel.low: 1}
@@ -37,14 +37,14 @@ def can_change(project: Project, actor: User) -> bool:
 
 def _require_change(project: Project, actor: User) -> None:
     if not can_change(project, actor):
-        raise NotAllowed(_("只有该项目的纪检监察员或管理员可以维护风险点"))
+        raise NotAllowed(_l("只有该项目的纪检监察员或管理员可以维护风险点"))
 
 
 # ---------------------------------------------------------------- field parsing
 
 def _raise(errors: dict) -> None:
     if errors:
-        raise InvalidFields("；".join(f"{k}：{v}" for k, v in errors.items()), errors)
+        raise InvalidFields(fields_message(errors), errors)
 
 
 def _enum(enum_cls, value, name: str, errors: dict, required: bool = True):
@@ -112,7 +112,7 @@ def create_risk(actor: User, project: Project, *, title: str, category: RiskCate
     db.session.add(RiskChange(risk_id=risk.id, at=at, actor_id=actor.id,
                               visit_id=visit.id if visit else None, from_level=None,
                               to_level=level, from_status=None, to_status=status,
-                              reason=reason or _("登记风险点")))
+                              reason=reason or "登记风险点"))  # stored: the source language
     db.session.flush()
     return risk
 
@@ -130,7 +130,7 @@ def change_risk(actor: User, risk: Risk, *, level: RiskLevel | str | None = None
     """
     _require_change(risk.project, actor)  # who first: a reader is refused, not told "stale"
     if version is not None and _int_or_none(version) != risk.version:
-        raise StaleVersion(_("该风险点已被他人更新，请刷新后再试"))
+        raise StaleVersion(_l("该风险点已被他人更新，请刷新后再试"))
     unknown = set(edits) - set(EDITABLE)
     if unknown:
         raise InvalidFields(_("不能修改这些字段"), {name: _("不能修改") for name in sorted(unknown)})

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import Setting, Source, User, utcnow
-from ..workflow import InvalidFields
+from ..workflow import InvalidFields, fields_message
 from .audit import audit
 
 
@@ -32,20 +33,21 @@ class Spec:
     def parse(self, raw) -> int:
         """The typed value of `raw`, or SettingError naming what is wrong."""
         if isinstance(raw, bool):
-            raise SettingError(f"{self.key}：应为整数", {self.key: "应为整数"})
+            self._refuse(_("应为整数"))
         if isinstance(raw, str):
             raw = raw.strip()
         try:
             value = int(raw)
         except (TypeError, ValueError):
-            raise SettingError(f"{self.key}：应为整数", {self.key: "应为整数"}) from None
+            self._refuse(_("应为整数"))
         if self.allowed is not None and value not in self.allowed:
-            msg = "取值应为 " + "、".join(str(a) for a in self.allowed)
-            raise SettingError(f"{self.key}：{msg}", {self.key: msg})
+            self._refuse(_("取值应为 %(values)s", values=_("、").join(str(a) for a in self.allowed)))
         if not self.minimum <= value <= self.maximum:
-            msg = f"取值应在 {self.minimum} 到 {self.maximum} 之间"
-            raise SettingError(f"{self.key}：{msg}", {self.key: msg})
+            self._refuse(_("取值应在 %(min)s 到 %(max)s 之间", min=self.minimum, max=self.maximum))
         return value
+
+    def _refuse(self, why: str):
+        raise SettingError(fields_message({self.key: why}), {self.key: why}) from None
 
 
 def _handling_class_spec(source: Source) -> Spec:
@@ -69,7 +71,7 @@ def _spec(key: str) -> Spec:
     try:
         return SPECS[key]
     except KeyError:
-        raise SettingError(f"未知设置项：{key}", {"key": "未知设置项"}) from None
+        raise SettingError(_("未知设置项：%(key)s", key=key), {"key": _("未知设置项")}) from None
 
 
 def _cache() -> dict | None:
@@ -153,8 +155,8 @@ def set_many(actor: User, values: dict) -> dict[str, int]:
         try:
             parsed[key] = _spec(key).parse(raw)
         except SettingError as error:
-            errors.update(error.fields if key in SPECS else {key: "未知设置项"})
+            errors.update(error.fields if key in SPECS else {key: _("未知设置项")})
     if errors:
-        raise SettingError("；".join(f"{k}：{v}" for k, v in errors.items()), errors)
+        raise SettingError(fields_message(errors), errors)
     current = get_all()
     return {key: set(actor, key, value) for key, value in parsed.items() if current[key] != value}

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from flask_babel import gettext  # not `_`: functions here unpack into `_`
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from ..extensions import db
@@ -78,7 +79,7 @@ def display_name(raw: str | None) -> str:
     name = unicodedata.normalize("NFC", raw or "")
     name = re.split(r"[/\\]", name)[-1]
     name = _UNSAFE.sub("_", name).strip(" ._")
-    return name[:200] or "附件"
+    return name[:200] or "附件"  # stored as the attachment's name: the source language
 
 
 def download_name(attachment: Attachment) -> str:
@@ -90,11 +91,15 @@ def download_name(attachment: Attachment) -> str:
 
 # ---------------------------------------------------------------- checking and preparing
 
+def _too_large(max_bytes: int) -> str:
+    return gettext("文件超过 %(mb)s MB 上限", mb=max_bytes // (1024 * 1024) or 1)
+
+
 def read_limited(stream, max_bytes: int, name: str = "") -> bytes:
     """Read at most `max_bytes`; a longer stream is refused with 413 without reading it all."""
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise UploadRejected(413, f"文件超过 {max_bytes // (1024 * 1024) or 1} MB 上限", name)
+        raise UploadRejected(413, _too_large(max_bytes), name)
     return data
 
 
@@ -102,16 +107,16 @@ def prepare(data: bytes, filename: str | None, max_bytes: int) -> PreparedUpload
     """Check one uploaded file by its content and turn it into what will be stored."""
     name = display_name(filename)
     if len(data) > max_bytes:
-        raise UploadRejected(413, f"文件超过 {max_bytes // (1024 * 1024) or 1} MB 上限", name)
+        raise UploadRejected(413, _too_large(max_bytes), name)
     if not data:
-        raise UploadRejected(415, "文件是空的", name)
+        raise UploadRejected(415, gettext("文件是空的"), name)
     if data.startswith(b"%PDF-"):
         return PreparedUpload(data=data, content_type=PDF[0], original_name=name)
     return _prepare_image(data, name)
 
 
 def _prepare_image(data: bytes, name: str) -> PreparedUpload:
-    refused = UploadRejected(415, "只接受照片（JPEG、PNG、WebP）和 PDF 文件", name)
+    refused = UploadRejected(415, gettext("只接受照片（JPEG、PNG、WebP）和 PDF 文件"), name)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -120,7 +125,7 @@ def _prepare_image(data: bytes, name: str) -> PreparedUpload:
                 if kind not in IMAGE_FORMATS:
                     raise refused
                 if probe.width * probe.height > MAX_PIXELS:
-                    raise UploadRejected(413, "图片像素过大", name)
+                    raise UploadRejected(413, gettext("图片像素过大"), name)
                 probe.verify()
             with Image.open(io.BytesIO(data)) as image:
                 exif = _exif_facts(image)

@@ -5,6 +5,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from ..extensions import db
 from ..models import ApiToken, Department, Role, User, utcnow
@@ -23,9 +24,9 @@ class UserError(ValueError):
 def password_problem(password: str) -> str | None:
     """Why a password is too weak, or None."""
     if len(password) < MIN_PASSWORD:
-        return f"密码至少 {MIN_PASSWORD} 位"
+        return _("密码至少 %(n)s 位", n=MIN_PASSWORD)
     if password.isdigit() or password.isalpha():
-        return "密码须同时包含字母和数字"
+        return _("密码须同时包含字母和数字")
     return None
 
 
@@ -35,13 +36,13 @@ def create_user(username: str, role: str | Role, password: str, *, name: str = "
     errors = {}
     username = (username or "").strip()
     if not username or len(username) > 64:
-        errors["username"] = "用户名不能为空，最多 64 个字符"
+        errors["username"] = _("用户名不能为空，最多 %(n)s 个字符", n=64)
     elif db.session.scalar(sa.select(User.id).where(User.username == username)):
-        errors["username"] = "用户名已存在"
+        errors["username"] = _("用户名已存在")
     try:
         role = Role(role)
     except ValueError:
-        errors["role"] = "角色应为 admin、supervisor、department 或 viewer"
+        errors["role"] = _("角色应为 admin、supervisor、department 或 viewer")
         role = None
     department = None
     if department_code:
@@ -49,13 +50,13 @@ def create_user(username: str, role: str | Role, password: str, *, name: str = "
     elif department_id is not None:
         department = db.session.get(Department, department_id)
     if role is Role.department and department is None:
-        errors["department"] = "责任单位用户须指定存在的单位"
+        errors["department"] = _("责任单位用户须指定存在的单位")
     if role is not None and role is not Role.department and (department_code or department_id):
-        errors["department"] = "只有责任单位用户属于单位"
+        errors["department"] = _("只有责任单位用户属于单位")
     if check_password and (problem := password_problem(password or "")):
         errors["password"] = problem
     if errors:
-        raise UserError("；".join(errors.values()), errors)
+        raise UserError(_("；").join(errors.values()), errors)
     user = User(username=username, name=name or username, role=role,
                 department_id=department.id if role is Role.department else None)
     user.set_password(password)

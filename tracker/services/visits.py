@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.functions import FunctionElement
@@ -30,7 +32,7 @@ FAR_FROM_SITE_M = 2000   # a visit logged farther than this from the project's l
 QUIET_DAYS = range(6, 26)  # 企业宁静日: the 6th to the 25th of each month
 STALE_AFTER_DAYS = 30
 # Said beside the rating before the workflow is asked; the workflow refuses such a close as well.
-FAILED_RATING = "满意度为“不满意”及以下，回访未通过，不能销号：请改选“重新整改”并说明原因"
+FAILED_RATING = _l("满意度为“不满意”及以下，回访未通过，不能销号：请改选“重新整改”并说明原因")
 
 
 class VisitInvalid(InvalidFields):
@@ -90,51 +92,51 @@ def log_visit(actor: User, project: Project, *, visited_on, kind, people_met: st
     `rerate_changes_from_form` builds them); their errors are named `risks-<id>-<field>`.
     """
     if not may_log_visit(actor, project):
-        raise NotAllowed("只有该项目的纪检监察员或管理员可以登记走访")
+        raise NotAllowed(_l("只有该项目的纪检监察员或管理员可以登记走访"))
     today = today or local_today()
     errors: dict[str, str] = {}
 
     day = _visit_date(visited_on, today, errors)
-    kind = _choice(VisitKind, kind, "kind", errors, "请选择走访类型")
+    kind = _choice(VisitKind, kind, "kind", errors, _("请选择走访类型"))
     people_met = _text(people_met, "people_met", 2000, errors)
     summary = _text(summary, "summary", 5000, errors)
     if not summary:
-        errors["summary"] = "请填写走访情况"
+        errors["summary"] = _("请填写走访情况")
     lat, lon = _position(lat, lon, errors)
     exemption = None
     if quiet_day_applies(project, day):
         exemption = _choice(QuietDayExemption, quiet_day_exemption, "quiet_day_exemption", errors,
-                            "企业宁静日（每月6日至25日）走访该企业，须选择例外情形")
+                            _("企业宁静日（每月6日至25日）走访该企业，须选择例外情形"))
 
     wanted = [(i, p) for i, p in enumerate(new_problems) if _filled(p)]
     for i, p in wanted:
         if not (p.title or "").strip():
-            errors[f"new_problems-{i}-title"] = "请填写问题标题"
+            errors[f"new_problems-{i}-title"] = _("请填写问题标题")
         elif len(p.title.strip()) > 200:
-            errors[f"new_problems-{i}-title"] = "标题不能超过 200 字"
+            errors[f"new_problems-{i}-title"] = _("标题不能超过 %(n)s 字", n=200)
         if p.handling_class not in (None, "", 1, 5, 10, "1", "5", "10"):
-            errors[f"new_problems-{i}-handling_class"] = "办理类别应为 1、5、10"
+            errors[f"new_problems-{i}-handling_class"] = _("办理类别应为 1、5、10")
 
     decided = [(i, r) for i, r in enumerate(revisits) if r.outcome]
     targets = _revisit_targets(project, decided, errors)
     for i, r in decided:
         if r.outcome == "close" and not r.satisfaction:
-            errors[f"revisits-{i}-satisfaction"] = "销号须填写企业满意度"
+            errors[f"revisits-{i}-satisfaction"] = _("销号须填写企业满意度")
         elif r.satisfaction:
             try:
                 rating = Satisfaction(r.satisfaction)
             except ValueError:
-                errors[f"revisits-{i}-satisfaction"] = "满意度取值无效"
+                errors[f"revisits-{i}-satisfaction"] = _("满意度取值无效")
             else:
                 if r.outcome == "close" and not rating.passes:
-                    errors[f"revisits-{i}-satisfaction"] = FAILED_RATING
+                    errors[f"revisits-{i}-satisfaction"] = str(FAILED_RATING)
         if r.outcome == "reopen" and not (r.comment or "").strip():
-            errors[f"revisits-{i}-comment"] = "重新整改须说明原因"
+            errors[f"revisits-{i}-comment"] = _("重新整改须说明原因")
     risk_changes = list(risk_changes or [])
     if risk_changes:
         errors.update(risks.check_rerates(actor, project, risk_changes))
     if errors:
-        raise VisitInvalid("走访记录有误，请检查标出的各项", errors)
+        raise VisitInvalid(_("走访记录有误，请检查标出的各项"), errors)
 
     far = (project.lat is not None and project.lon is not None and lat is not None
            and distance_m(lat, lon, project.lat, project.lon) > far_from_site_m)
@@ -179,7 +181,7 @@ def log_visit(actor: User, project: Project, *, visited_on, kind, people_met: st
         except WorkflowError as error:
             errors.update(error.fields or {"risks": error.message})
     if errors:
-        raise VisitInvalid("走访记录有误，请检查标出的各项", errors)
+        raise VisitInvalid(_("走访记录有误，请检查标出的各项"), errors)
 
     attachments = [uploads.add_attachment(actor, f, visit=visit) for f in files]
     audit(actor, "visit.create", "visit", visit.id, {
@@ -196,9 +198,9 @@ def add_files(actor: User, visit: Visit, files: list[uploads.PreparedUpload]) ->
     """Attach more photos or documents to an existing visit (its supervisor or admin)."""
     if not (actor.role is Role.admin or visit.supervisor_id == actor.id
             or may_log_visit(actor, visit.project)):
-        raise NotAllowed("只有该项目的纪检监察员或管理员可以补充走访附件")
+        raise NotAllowed(_l("只有该项目的纪检监察员或管理员可以补充走访附件"))
     if not files:
-        raise InvalidFields("请选择文件", {"file": "请选择文件"})
+        raise InvalidFields(_("请选择文件"), {"file": _("请选择文件")})
     return [uploads.add_attachment(actor, f, visit=visit) for f in files]
 
 
@@ -224,12 +226,12 @@ def _revisit_targets(project: Project, decided, errors: dict) -> dict[int, Probl
     ids = {}
     for i, r in decided:
         if r.outcome not in ("close", "reopen"):
-            errors[f"revisits-{i}-outcome"] = "回访结果应为销号或重新整改"
+            errors[f"revisits-{i}-outcome"] = _("回访结果应为销号或重新整改")
             continue
         try:
             ids[i] = int(r.problem_id)
         except (TypeError, ValueError):
-            errors[f"revisits-{i}-outcome"] = "没有这个问题"
+            errors[f"revisits-{i}-outcome"] = _("没有这个问题")
     found = {p.id: p for p in db.session.scalars(
         sa.select(Problem).where(Problem.id.in_(set(ids.values())))
         .options(selectinload(Problem.project)))} if ids else {}
@@ -237,11 +239,12 @@ def _revisit_targets(project: Project, decided, errors: dict) -> dict[int, Probl
     for i, pid in ids.items():
         problem = found.get(pid)
         if problem is None or problem.project_id != project.id:
-            errors[f"revisits-{i}-outcome"] = "该问题不属于本项目"
+            errors[f"revisits-{i}-outcome"] = _("该问题不属于本项目")
         elif problem.status is not ProblemStatus.rectified:
-            errors[f"revisits-{i}-outcome"] = f"该问题处于“{problem.status.label}”状态，不在待回访"
+            errors[f"revisits-{i}-outcome"] = _("该问题处于“%(status)s”状态，不在待回访",
+                                                status=problem.status.label)
         elif pid in seen:
-            errors[f"revisits-{i}-outcome"] = "同一问题只能填写一次回访结果"
+            errors[f"revisits-{i}-outcome"] = _("同一问题只能填写一次回访结果")
         else:
             seen.add(pid)
             targets[i] = problem
@@ -250,18 +253,18 @@ def _revisit_targets(project: Project, decided, errors: dict) -> dict[int, Probl
 
 def _visit_date(value, today: date, errors: dict) -> date | None:
     if value in (None, ""):
-        errors["visited_on"] = "请填写走访日期"
+        errors["visited_on"] = _("请填写走访日期")
         return None
     if not isinstance(value, date):
         try:
             value = date.fromisoformat(str(value))
         except ValueError:
-            errors["visited_on"] = "日期格式应为 YYYY-MM-DD"
+            errors["visited_on"] = _("日期格式应为 YYYY-MM-DD")
             return None
     if value > today:
-        errors["visited_on"] = "走访日期不能晚于今天"
+        errors["visited_on"] = _("走访日期不能晚于今天")
     elif value < today - timedelta(days=366):
-        errors["visited_on"] = "走访日期不能早于一年前"
+        errors["visited_on"] = _("走访日期不能早于一年前")
     return value
 
 
@@ -272,7 +275,7 @@ def _choice(enum_cls, value, name: str, errors: dict, missing: str):
     try:
         return enum_cls(value)
     except ValueError:
-        errors[name] = "取值无效"
+        errors[name] = _("取值无效")
         return None
 
 
@@ -280,11 +283,11 @@ def _text(value, name: str, max_len: int, errors: dict) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        errors[name] = "应为文本"
+        errors[name] = _("应为文本")
         return ""
     value = value.strip()
     if len(value) > max_len:
-        errors[name] = f"不能超过 {max_len} 字"
+        errors[name] = _("不能超过 %(n)s 字", n=max_len)
     return value
 
 
@@ -301,7 +304,7 @@ def _position(lat, lon, errors: dict) -> tuple[float | None, float | None]:
                 raise ValueError
             out.append(number)
         except (TypeError, ValueError):
-            errors[name] = f"{'纬度' if name == 'lat' else '经度'}无效"
+            errors[name] = _("纬度无效") if name == "lat" else _("经度无效")
             out.append(None)
     if None in out:
         return None, None
