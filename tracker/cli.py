@@ -105,6 +105,8 @@ def register(app: Flask) -> None:
         """Import key projects from .xlsx or .csv: all rows or none."""
         from pathlib import Path
 
+        from flask_babel import gettext
+
         from .services import importer, projects
 
         if template:
@@ -124,7 +126,7 @@ def register(app: Flask) -> None:
             db.session.rollback()
             for error in result.errors:
                 click.echo(str(error), err=True)
-            raise click.ClickException(f"{len(result.errors)} 处错误，未导入任何项目")
+            raise click.ClickException(gettext("%(n)s 处错误，未导入任何项目", n=len(result.errors)))
         db.session.commit()
         click.echo(f"imported {result.rows} rows: {result.created} created, {result.updated} updated, "
                    f"{result.unchanged} unchanged")

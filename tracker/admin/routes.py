@@ -131,7 +131,7 @@ def user(user_id: int):
     history = people.history(target)
     deactivate_form = forms.DeactivateForm(prefix="off")
     deactivate_form.reassign_to.choices = [(None, _("（请选择）"))] + [
-        (u.id, f"{u.name}（{u.username}）") for u in supervisors]
+        (u.id, _("%(name)s（%(code)s）", name=u.name, code=u.username)) for u in supervisors]
     return render_template("admin/user.html", target=target, form=form, held=held,
                            reset_form=forms.ResetPasswordForm(prefix="reset"), deactivate_form=deactivate_form,
                            history=history, summaries=audit_log.summaries(history),
@@ -143,7 +143,7 @@ def reset_password(user_id: int):
     target = _get(User, user_id)
     form = forms.ResetPasswordForm(prefix="reset")
     if not form.validate_on_submit():
-        flash("；".join(form.password.errors) or _("请求无效，请重试"), "danger")
+        flash(_("；").join(map(str, form.password.errors)) or _("请求无效，请重试"), "danger")
         return redirect(url_for("admin.user", user_id=target.id))
     try:
         temporary = people.reset_password(_me(), target, form.password.data or None)
@@ -221,7 +221,8 @@ def department(dept_id: int):
     rename_form = forms.RenameForm(prefix="rename")
     merge_form = forms.MergeForm(prefix="merge")
     merge_form.survivor_id.choices = [(None, _("（请选择）"))] + [
-        (d.id, f"{d.name}（{d.code}）") for d in _active_departments() if d.id != dept.id]
+        (d.id, _("%(name)s（%(code)s）", name=d.name, code=d.code))
+        for d in _active_departments() if d.id != dept.id]
     if request.method == "GET":
         rename_form.name.data = dept.name
     if rename_form.submit.data and rename_form.validate_on_submit():
@@ -316,7 +317,7 @@ def calendar():
 def calendar_import():
     form = forms.ImportForm(prefix="import")
     if not form.validate_on_submit():
-        flash("；".join(form.file.errors) or _("请选择文件"), "danger")
+        flash(_("；").join(map(str, form.file.errors)) or _("请选择文件"), "danger")
         return redirect(url_for("admin.calendar", year=request.args.get("year")))
     upload = form.file.data
     data = upload.read(2 * 1024 * 1024 + 1)
@@ -380,7 +381,7 @@ def adjust_due(problem_id: int):
     form = forms.AdjustDueForm(prefix=f"p{problem.id}")
     if not form.validate_on_submit():
         errors = [e for f in (form.due_on, form.comment) for e in f.errors]
-        flash(_("问题 #%(id)s：%(errors)s", id=problem.id, errors="；".join(map(str, errors))),
+        flash(_("问题 #%(id)s：%(errors)s", id=problem.id, errors=_("；").join(map(str, errors))),
               "danger")
         return redirect(url_for("admin.due_dates"))
     try:
@@ -423,8 +424,8 @@ def _audit_filters():
     form = forms.AuditFilterForm(request.args)
     users_list = db.session.execute(sa.select(User.id, User.name, User.username)
                                     .order_by(User.name)).all()
-    form.actor_id.choices = [(None, _("全部"))] + [(u.id, f"{u.name}（{u.username}）")
-                                                  for u in users_list]
+    form.actor_id.choices = [(None, _("全部"))] + [
+        (u.id, _("%(name)s（%(code)s）", name=u.name, code=u.username)) for u in users_list]
     form.category.choices = [("", _("全部"))] + [(k, str(v)) for k, v in audit_log.CATEGORIES.items()]
     form.object_type.choices = [("", _("全部"))] + [(k, str(v)) for k, v in
                                                   audit_log.OBJECT_TYPES.items()]

@@ -1,6 +1,7 @@
 """API authentication: bearer tokens (stored hashed) and the current user."""
 import marshmallow as ma
 from flask import abort, g, request
+from flask_babel import lazy_gettext as _l
 
 from ..auth import throttle_signin
 from ..extensions import db
@@ -19,7 +20,7 @@ def authenticate_bearer():
     scheme, _, raw = header.partition(" ")
     found = users.user_for_token(raw.strip()) if scheme.lower() == "bearer" and raw else None
     if found is None:
-        abort(401, description="缺少或无效的访问令牌")
+        abort(401, description=_l("缺少或无效的访问令牌"))
     g.api_user, g.api_token = found
     return None
 
@@ -51,7 +52,7 @@ def create_token(body):
     user = users.authenticate(body["username"], body["password"], ip=request.remote_addr or "")
     if user is None:
         db.session.commit()  # keep the failed sign-in in the audit trail
-        abort(401, description="用户名或密码错误，或账号已停用")
+        abort(401, description=_l("用户名或密码错误，或账号已停用"))
     raw, token = users.issue_token(user)
     db.session.commit()
     return {"token": raw, "expires_at": token.expires_at}

@@ -3,6 +3,7 @@ hand problems over); admin creates them."""
 import marshmallow as ma
 import sqlalchemy as sa
 from flask import abort
+from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import Department, Role
@@ -59,10 +60,10 @@ def create_department(body):
     require_role(Role.admin)
     code = body["code"].strip()
     if db.session.scalar(sa.select(Department.id).where(Department.code == code)):
-        abort(409, description="单位代码已存在")
+        abort(409, description=_l("单位代码已存在"))
     if db.session.scalar(sa.select(Department.id).where(Department.name == body["name"].strip(),
                                                         Department.active.is_(True))):
-        abort(409, description="已有同名的在用单位")
+        abort(409, description=_l("已有同名的在用单位"))
     dept = service.create(actor(), code=code, name=body["name"])
     db.session.commit()
     return dept

@@ -3,6 +3,7 @@ from io import BytesIO
 
 import marshmallow as ma
 from flask import send_file
+from flask_babel import gettext as _
 
 from ..calendar import local_today
 from ..reports import exports, metrics
@@ -74,7 +75,7 @@ def week_monday(text: str | None):
     try:
         monday = metrics.parse_iso_week(text)
     except ValueError:
-        raise InvalidFields("周次格式应为 2026-W47", {"week": "格式应为 2026-W47"}) from None
+        raise InvalidFields(_("周次格式应为 2026-W47"), {"week": _("格式应为 2026-W47")}) from None
     if monday > local_today():
-        raise InvalidFields("该周尚未开始", {"week": "该周尚未开始"})
+        raise InvalidFields(_("该周尚未开始"), {"week": _("该周尚未开始")})
     return monday

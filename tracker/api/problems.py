@@ -1,6 +1,7 @@
 """API: the problem list — list, record, read with its event log, and every workflow action."""
 import marshmallow as ma
 from flask.views import MethodView
+from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -140,7 +141,7 @@ class Problems(MethodView):
     def post(self, body):
         project = get_visible(Project, body.pop("project_id"), actor())
         if project is None:
-            raise InvalidFields("没有这个项目", {"project_id": "没有这个项目"})
+            raise InvalidFields(_("没有这个项目"), {"project_id": _("没有这个项目")})
         problem = service.record_problem(actor(), project, **body)
         db.session.commit()
         return problem

@@ -8,6 +8,7 @@ from datetime import date
 
 import marshmallow as ma
 from flask import abort
+from flask_babel import lazy_gettext as _l
 
 from ..calendar import local_today
 from ..extensions import db
@@ -196,7 +197,7 @@ def create_project(body):
     stage = body.pop("stage")
     code = (body.get("code") or "").strip()
     if code and service.code_taken(service.normalise_text(code).replace(" ", "")):
-        abort(409, description="项目编号已存在")
+        abort(409, description=_l("项目编号已存在"))
     project = service.create_project(actor(), body, stage=stage, supervisor=supervisor)
     db.session.commit()
     return project
@@ -230,7 +231,7 @@ def patch_project(body, project_id):
     version = body.pop("version", None)
     if "code" in body and service.code_taken(service.normalise_text(body["code"]).replace(" ", ""),
                                              except_id=project.id):
-        abort(409, description="项目编号已存在")
+        abort(409, description=_l("项目编号已存在"))
     service.update_project(actor(), project, body, version=version)
     db.session.commit()
     return project
@@ -288,7 +289,7 @@ def post_stage(body, project_id):
     project = _project(project_id)
     _not_for_departments()
     if actor().role is Role.viewer:
-        abort(403, description="县领导只能查看")
+        abort(403, description=_l("县领导只能查看"))
     changed_on: date = body.get("changed_on") or local_today()
     change = service.move_stage(actor(), project, body["stage"], changed_on=changed_on,
                                 note=body["note"], reason=body["reason"] or None,

@@ -6,6 +6,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 from flask import abort
 from flask.views import MethodView
+from flask_babel import gettext as _
 
 from ..calendar import TZ
 from ..extensions import db
@@ -78,7 +79,7 @@ class DateOrDateTime(ma.fields.String):
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise ma.ValidationError("应为日期 YYYY-MM-DD 或 ISO 8601 时间") from None
+            raise ma.ValidationError(_("应为日期 YYYY-MM-DD 或 ISO 8601 时间")) from None
         moment = moment if moment.tzinfo else moment.replace(tzinfo=TZ)
         try:
             return moment.astimezone(timezone.utc)
@@ -143,7 +144,7 @@ def _visit(visit_id) -> Visit | None:
         return None
     visit = get_visible(Visit, visit_id, actor())
     if visit is None:
-        raise InvalidFields("没有这个走访记录", {"visit_id": "没有这个走访记录"})
+        raise InvalidFields(_("没有这个走访记录"), {"visit_id": _("没有这个走访记录")})
     return visit
 
 

@@ -3,6 +3,7 @@ list them. Passwords are never returned; a deactivated user's tokens stop workin
 import marshmallow as ma
 import sqlalchemy as sa
 from flask import abort
+from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import Role, User
@@ -35,10 +36,10 @@ class UserListArgsSchema(PageArgsSchema):
                          metadata={"description": "part of the username or name"})
 
 
-NOT_BLANK = ma.validate.Regexp(r"^\S(.*\S)?$", error="不能为空或首尾留空格")
+NOT_BLANK = ma.validate.Regexp(r"^\S(.*\S)?$", error=_l("不能为空或首尾留空格"))
 # A subset of what services.users.password_problem accepts, so the document never promises more.
 PASSWORD = ma.validate.Regexp(r"^(?=.*[A-Za-z])(?=.*[0-9]).{8,200}$",
-                              error="至少 8 位，须同时包含字母和数字")
+                              error=_l("至少 8 位，须同时包含字母和数字"))
 
 
 class UserCreateSchema(ma.Schema):
@@ -121,7 +122,7 @@ def create_user(body):
     require_role(Role.admin)
     username = body["username"].strip()
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
-        abort(409, description="用户名已存在")
+        abort(409, description=_l("用户名已存在"))
     user = people.create(actor(), username=username, name=body["name"], role=body["role"],
                          password=body["password"], department_id=body.get("department_id"),
                          email=body.get("email"), phone=body.get("phone"),
@@ -140,7 +141,7 @@ def patch_user(body, user_id):
     require_role(Role.admin)
     user = _user(user_id)
     if "version" in body and body["version"] != user.version:
-        abort(409, description="该用户已被他人更新，请刷新后再试")
+        abort(409, description=_l("该用户已被他人更新，请刷新后再试"))
     me = actor()
     changes = {k: body[k] for k in ("role", "name", "department_id", "email", "phone") if k in body}
     if changes:
@@ -156,7 +157,8 @@ def patch_user(body, user_id):
             if body.get("reassign_to"):
                 successor = db.session.get(User, body["reassign_to"])
                 if successor is None:
-                    abort(400, description="reassign_to：没有这个用户")
+                    abort(400, description=_l("%(field)s：%(error)s", field="reassign_to",
+                                              error=_l("没有这个用户")))
             people.deactivate(me, user, reassign_to=successor, note=body.get("note") or "")
     db.session.commit()
     return user

@@ -4,6 +4,7 @@ import re
 import marshmallow as ma
 from flask import current_app, request, url_for
 from flask.views import MethodView
+from flask_babel import gettext as _
 from flask_smorest import abort as smorest_abort
 
 from ..extensions import db
@@ -161,7 +162,8 @@ class Visits(MethodView):
         require_role(Role.admin, Role.supervisor)
         project = get_visible(Project, body["project_id"], actor())
         if project is None:
-            fail(404, "没有这个项目或您无权查看", {"project_id": "没有这个项目或您无权查看"})
+            message = _("没有这个项目或您无权查看")
+            fail(404, message, {"project_id": message})
         try:
             visit = service.log_visit(
                 actor(), project, visited_on=body["visited_on"], kind=body["kind"],
@@ -207,10 +209,10 @@ def add_visit_attachments(files, visit_id: int):
             data = uploads.read_limited(storage.stream, limit, storage.filename)
             prepared.append(uploads.prepare(data, storage.filename, limit))
         except uploads.UploadRejected as rejected:
-            fail(rejected.status, f"{rejected.name}：{rejected.message}",
-                 {"file": f"{rejected.name}：{rejected.message}"})
+            message = _("%(file)s：%(reason)s", file=rejected.name, reason=rejected.message)
+            fail(rejected.status, message, {"file": message})
     if not prepared:
-        fail(400, "请选择文件", {"file": "请选择文件"})
+        fail(400, _("请选择文件"), {"file": _("请选择文件")})
     attachments = service.add_files(actor(), visit, prepared)
     written = uploads.write(current_app.config["UPLOAD_DIR"], prepared)
     try:

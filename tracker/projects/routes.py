@@ -121,7 +121,8 @@ def _stage_choices(project: Project, admin: bool) -> list[tuple[str, str]]:
 
 
 def _supervisor_choices() -> list[tuple[str, str]]:
-    return [("", _("请选择"))] + [(str(u.id), f"{u.name}（{u.username}）") for u in svc.supervisors()]
+    return [("", _("请选择"))] + [(str(u.id), _("%(name)s（%(code)s）", name=u.name, code=u.username))
+                                for u in svc.supervisors()]
 
 
 @bp.route("/new", methods=["GET", "POST"])
