@@ -75,3 +75,31 @@ def test_problem_api_runs_a_fixed_number_of_queries_whatever_its_history(
     assert count(db, client, f"/api/v1/problems/{problem.id}", headers) == few
     body = client.get(f"/api/v1/problems/{problem.id}", headers=headers).get_json()
     assert len(body["events"]) >= 13
+
+
+def test_list_counts_stop_past_the_cap_and_say_so(db, login, admin, make_project, make_problem,
+                                                  make_department, monkeypatch):
+    """A province's list does not count a million rows for its tabs: each tab counts up to the
+    cap and then shows "cap+"; below the cap the numbers are exact. Shown here with a cap of 3."""
+    from tracker import paging
+
+    monkeypatch.setattr(paging, "COUNT_CAP", 3)
+    project, dept = make_project(), make_department()
+    for _ in range(5):
+        make_problem(project, "rectifying", department=dept)
+    make_problem(project, "closed", department=dept)
+    client = login(admin)
+    with statements(db) as seen:
+        page = client.get("/problems/").get_data(as_text=True)
+    assert 'text-bg-secondary">3+</span>' in page            # 全部: 6 problems, past the cap
+    assert 'status-rectifying">3+</span>' in page             # 5 rectifying
+    assert 'status-closed">1</span>' in page                  # exact below the cap
+    assert 'status-withdrawn">0</span>' in page
+    few = len(seen)
+    for _ in range(4):
+        make_problem(project, "closed", department=dept)
+    with statements(db) as seen:
+        page = client.get("/problems/").get_data(as_text=True)
+    assert 'status-closed">3+</span>' in page and len(seen) == few
+    page = client.get("/problems/?status=closed").get_data(as_text=True)
+    assert 'aria-current="page" href="/problems/?status=closed">' in page

@@ -9,6 +9,7 @@ from .calendar import TZ
 from .models import (ESCALATION_LABELS, Action, Level, ProblemStatus, Role, Satisfaction, Source,
                      Stage)
 from .models.problem import STATUS_COLOURS
+from .paging import count_label
 
 
 def _english() -> bool:
@@ -68,6 +69,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(cn_date, "cn_date")
     app.add_template_filter(short_date, "short_date")
     app.add_template_filter(money, "money")
+    app.add_template_filter(count_label, "count_label")
     app.jinja_env.globals.update(
         Role=Role, Stage=Stage, Level=Level, ProblemStatus=ProblemStatus, Source=Source,
         Satisfaction=Satisfaction, Action=Action, ESCALATION_LABELS=ESCALATION_LABELS,

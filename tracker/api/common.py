@@ -4,10 +4,9 @@ import sqlalchemy as sa
 from flask import abort, g
 from flask_smorest import abort as smorest_abort
 
+from .. import paging
 from ..extensions import db
 from ..models import Role, User
-
-TOTAL_CAP = 10_000
 
 
 class ErrorBodySchema(ma.Schema):
@@ -39,14 +38,12 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
 
 
 def paginate(query: sa.Select, page: int, per_page: int) -> dict:
-    """One page of `query` (already ordered) with an exact total up to TOTAL_CAP."""
+    """One page of `query` (already ordered) with an exact total up to paging.COUNT_CAP."""
     items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-    capped = (query.order_by(None)
-              .with_only_columns(sa.literal(1), maintain_column_froms=True)
-              .limit(TOTAL_CAP + 1).subquery())
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(capped))
-    body = {"items": items, "total": min(total, TOTAL_CAP), "page": page, "per_page": per_page}
-    if total > TOTAL_CAP:
+    total = db.session.scalar(paging.capped(query))
+    body = {"items": items, "total": min(total, paging.COUNT_CAP), "page": page,
+            "per_page": per_page}
+    if total > paging.COUNT_CAP:
         body["total_capped"] = True
     return body
 

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from .. import workflow
+from .. import paging, workflow
 from ..calendar import WorkCalendar, load_calendar, local_today
 from ..extensions import db
 from ..models import (HANDLING_CLASSES, Action, Attachment, ChecklistItem, Problem, ProblemEvent,
@@ -209,14 +209,21 @@ def problem_query(user: User, f: ProblemFilter, today: date | None = None) -> sa
     return query.order_by(Problem.created_at.desc(), Problem.id.desc())
 
 
-def status_counts(user: User, f: ProblemFilter, today: date | None = None) -> dict[ProblemStatus, int]:
-    """How many problems each status tab would show (the other filters applied): one GROUP BY."""
+def status_counts(user: User, f: ProblemFilter,
+                  today: date | None = None) -> dict[ProblemStatus | None, int]:
+    """How many problems each status tab would show (the other filters applied), and under None
+    all of them: one statement of capped counts (tracker.paging), each stopping past COUNT_CAP,
+    so the tabs do not grow with a province's history."""
     today = today or local_today()
-    rows = db.session.execute(
-        sa.select(Problem.status, sa.func.count(Problem.id))
-        .where(visible(Problem, user).whereclause, *_conditions(user, f, today, with_status=False))
-        .group_by(Problem.status)).all()
-    return {ProblemStatus(status): n for status, n in rows}
+    base = (sa.select(Problem.id).select_from(Problem)
+            .where(visible(Problem, user).whereclause,
+                   *_conditions(user, f, today, with_status=False)))
+    tabs = [None, *ProblemStatus]
+    rows = db.session.execute(sa.union_all(*(
+        paging.capped(base if s is None else base.where(Problem.status == s))
+        .add_columns(sa.literal_column(str(i), sa.Integer).label("tab"))
+        for i, s in enumerate(tabs)))).all()
+    return {tabs[tab]: n for n, tab in rows}
 
 
 def overdue_days(problems, today: date | None = None,
