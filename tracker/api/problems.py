@@ -131,7 +131,7 @@ class Problems(MethodView):
             source=Source(args["source"]) if args.get("source") else None,
             handling_class=args.get("handling_class"), overdue=bool(args.get("overdue")),
             escalated=bool(args.get("escalated")))
-        query = service.problem_query(actor(), filters).options(
+        query = service.problem_query(actor(), filters, with_names=False).options(
             selectinload(Problem.co_departments))
         return paginate(query, page, per_page)
 

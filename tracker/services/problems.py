@@ -197,13 +197,16 @@ def _conditions(user: User, f: ProblemFilter, today: date, with_status: bool = T
     return conds
 
 
-def problem_query(user: User, f: ProblemFilter, today: date | None = None) -> sa.Select:
-    """The problems `user` may see that pass the filters, eager-loaded for a list, ordered."""
+def problem_query(user: User, f: ProblemFilter, today: date | None = None,
+                  with_names: bool = True) -> sa.Select:
+    """The problems `user` may see that pass the filters, ordered; `with_names` eager-loads
+    their projects and departments (the page shows names; the API gives ids only)."""
     today = today or local_today()
     # An explicit FROM: api.common.paginate counts with with_only_columns(1), which would lose
     # the table when no condition names it (an admin's unfiltered list).
-    query = (visible(Problem, user).select_from(Problem).where(*_conditions(user, f, today))
-             .options(selectinload(Problem.project), selectinload(Problem.department)))
+    query = visible(Problem, user).select_from(Problem).where(*_conditions(user, f, today))
+    if with_names:
+        query = query.options(selectinload(Problem.project), selectinload(Problem.department))
     if f.overdue:
         return query.order_by(Problem.due_on, Problem.id)
     return query.order_by(Problem.created_at.desc(), Problem.id.desc())
