@@ -99,3 +99,21 @@ def test_charts_from_real_figures(history):
 
 
 from tests.test_metrics import history  # noqa: E402,F401  (the hand-built history fixture)
+
+
+@pytest.mark.sqlite_only
+def test_a_province_sees_the_bars_that_need_attention():
+    """Past 30 departments or supervisors the bar charts keep a readable height: the most
+    overdue departments and the supervisors who visited least, and say so under the title."""
+    from tracker.reports.metrics import Count
+
+    departments = [Figures(i, f"单位{i:03d}", registered=50, overdue=i % 40) for i in range(200)]
+    ax = charts.overdue_by_department(departments, threshold=3).axes[0]
+    shown = [bar.get_width() for bar in ax.patches if bar.get_height() == 0.6]
+    assert len(shown) == 30 and min(shown) >= 34  # 200 departments: the 30 with 34–39 overdue
+    assert ax.get_title(loc="right") == "逾期最多的 30 个单位（共 195 个）"
+    visits = [Count(i, f"纪检监察员{i:04d}", 1 + i % 50) for i in range(1428)]
+    ax = charts.visits_per_supervisor(visits, "2026-10-26 至 2026-11-24").axes[0]
+    counts = [bar.get_width() for bar in ax.patches]
+    assert sorted(counts) == [1] * 29 + [2]  # the 29 with one visit, then the first with two
+    assert ax.get_title(loc="right") == "2026-10-26 至 2026-11-24 · 走访最少的 30 人（共 1428 人）"

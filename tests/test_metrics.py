@@ -11,7 +11,7 @@ The story (March 2026 has no public holiday; W10 = 2–8 March, W11 = 9–15, W1
 - P4 (construction): recorded Sun 8 Mar 23:30 Shanghai (15:30 UTC): week W10.
 - P5 (construction): recorded Mon 9 Mar 00:10 Shanghai (Sun 16:10 UTC): week W11.
 """
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -258,8 +258,9 @@ def test_iso_week_parsing():
     assert metrics.last_full_week(date(2026, 11, 22)) == date(2026, 11, 9)  # a Sunday
 
 
-@pytest.mark.parametrize("day", [date(2026, 3, 1), date(2026, 3, 4), date(2026, 3, 9),
-                                 date(2026, 3, 12), date(2026, 3, 16), date(2026, 3, 31)])
+@pytest.mark.parametrize("day", [date(2026, 3, 1), date(2026, 3, 4), date(2026, 3, 8),
+                                 date(2026, 3, 9), date(2026, 3, 12), date(2026, 3, 15),
+                                 date(2026, 3, 16), date(2026, 3, 22), date(2026, 3, 31)])
 def test_dashboard_agrees_with_each_figure_asked_alone(history, make_user, day):
     """The dashboard reads every problem figure from one statement; for each reader and day it
     says what the closure, ageing, duration and overdue functions say one by one."""
@@ -273,4 +274,10 @@ def test_dashboard_agrees_with_each_figure_asked_alone(history, make_user, day):
         assert board.ageing == metrics.ageing(user, day)
         assert board.oldest_overdue == metrics.oldest_overdue(user, day)
         assert board.durations == metrics.durations(user, day)
+        assert board.open_by_stage == metrics.open_by_stage(user, day)
+        assert board.satisfaction == metrics.satisfaction(user, day)
+        monday = day - timedelta(days=day.weekday())
+        if day.weekday() == 6:  # a Sunday ends the last week: the series walks back from it
+            assert metrics.weekly_series(user, monday, 3, totals=board.headline.figures) == \
+                metrics.weekly_series(user, monday, 3)
     assert metrics.dashboard(history.admin, date(2026, 3, 16)).headline.figures.overdue == 1

@@ -84,7 +84,13 @@ def test_dashboard_in_one_pass_agrees_with_each_figure_on_two_years(bench, db):
         assert board.ageing == metrics.ageing(admin, day)
         assert board.oldest_overdue == metrics.oldest_overdue(admin, day)
         assert board.durations == metrics.durations(admin, day)
+        assert board.open_by_stage == metrics.open_by_stage(admin, day)
+        assert board.satisfaction == metrics.satisfaction(admin, day)
         assert board.headline.figures.overdue == _replay(db, day)["overdue"]
+    monday = metrics.last_full_week()
+    sunday_board = metrics.board(admin, monday + timedelta(days=6))
+    assert metrics.weekly_series(admin, monday, 12, totals=sunday_board.headline.figures) == \
+        metrics.weekly_series(admin, monday, 12)
 
 
 def test_seed_bench_refuses_a_database_that_is_not_empty(bench, runner):

@@ -164,9 +164,21 @@ def _keep_bar_thickness(ax, n: int, minimum: int = 6) -> None:
         ax.set_ylim(-0.5, minimum - 0.5)
 
 
+BAR_ROWS = 30  # a county's departments and supervisors fit; a province's chart shows these
+
+
+def _with_note(subtitle: str, note: str) -> str:
+    return f"{subtitle} · {note}" if subtitle else note
+
+
 def overdue_by_department(rows: list[Figures], threshold: int, subtitle: str = "") -> Figure:
-    """Overdue problems per department, with the yellow-card (黄牌警告) threshold line."""
+    """Overdue problems per department, with the yellow-card (黄牌警告) threshold line; past
+    BAR_ROWS departments, the ones with most overdue."""
     rows = sorted((r for r in rows if r.overdue), key=lambda r: (r.overdue, r.label))
+    if len(rows) > BAR_ROWS:
+        subtitle = _with_note(subtitle, _("逾期最多的 %(n)s 个单位（共 %(total)s 个）",
+                                          n=BAR_ROWS, total=len(rows)))
+        rows = rows[-BAR_ROWS:]
     height = max(SIZE[1], 1.2 + 0.38 * len(rows))
     fig, ax = _figure(_("各责任单位逾期问题"), subtitle, size=(SIZE[0], height))
     if not rows:
@@ -189,8 +201,13 @@ def overdue_by_department(rows: list[Figures], threshold: int, subtitle: str = "
 
 
 def visits_per_supervisor(counts: list[Count], subtitle: str = "") -> Figure:
-    """Field visits per supervisor over a period (the period goes in the subtitle)."""
+    """Field visits per supervisor over a period (the period goes in the subtitle); past
+    BAR_ROWS supervisors, the ones who visited least."""
     rows = sorted(counts, key=lambda c: (c.count, c.label))
+    if len(rows) > BAR_ROWS:
+        subtitle = _with_note(subtitle, _("走访最少的 %(n)s 人（共 %(total)s 人）",
+                                          n=BAR_ROWS, total=len(rows)))
+        rows = rows[:BAR_ROWS]
     height = max(SIZE[1], 1.2 + 0.38 * len(rows))
     fig, ax = _figure(_("纪检监察员走访次数"), subtitle, size=(SIZE[0], height))
     if not rows:

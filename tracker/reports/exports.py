@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from matplotlib.image import imread
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -20,8 +21,8 @@ from openpyxl.utils import get_column_letter
 
 from ..extensions import db
 from ..models.base import N_
-from ..models import (ESCALATION_LABELS, Department, Problem, ProblemStatus, Project,
-                      Role, Satisfaction, Source, Stage, User)
+from ..models import (ESCALATION_LABELS, Department, Problem, ProblemEvent, ProblemStatus,
+                      Project, Role, Satisfaction, Source, Stage, User)
 from ..risks.charts import risk_chart_png, risk_page
 from ..services.risks import risk_figures
 from ..templating import short_date
@@ -71,20 +72,23 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
-def week_charts(user: User | None, monday: date) -> dict[str, Figure]:
-    """The pack's charts for the ISO week starting `monday`, keyed by file stem."""
+def week_charts(user: User | None, monday: date,
+                board: metrics.Dashboard | None = None) -> dict[str, Figure]:
+    """The pack's charts for the ISO week starting `monday`, keyed by file stem; `board` is the
+    week's figures as of its Sunday when the caller has them (metrics.board)."""
     sunday = monday + timedelta(days=6)
     period = _period(monday, sunday)
-    points = metrics.weekly_series(user, monday, weeks=12)
+    board = board or metrics.board(user, sunday)
+    points = metrics.weekly_series(user, monday, weeks=12, totals=board.headline.figures)
     return {
         "01-new-vs-closed": charts.new_vs_closed(points, period),
         "02-closure-trend": charts.closure_trend(points, period),
-        "03-open-by-stage": charts.open_by_stage(metrics.open_by_stage(user, sunday), period),
+        "03-open-by-stage": charts.open_by_stage(board.open_by_stage, period),
         "04-overdue-by-department": charts.overdue_by_department(
-            metrics.closure(user, "department", sunday), yellow_card_threshold(), period),
+            board.by["department"], yellow_card_threshold(), period),
         "05-visits-per-supervisor": charts.visits_per_supervisor(
             metrics.visits_per_supervisor(user, monday, sunday), period),
-        "06-satisfaction": charts.satisfaction(metrics.satisfaction(user, sunday), period),
+        "06-satisfaction": charts.satisfaction(board.satisfaction, period),
     }
 
 
@@ -95,19 +99,21 @@ def _risk_figures(user: User | None, monday: date):
 
 
 def weekly_pack(user: User | None, monday: date) -> WeeklyPack:
-    """Charts (PNG), the PDF report and the Excel ledger of one ISO week."""
+    """Charts (PNG), the PDF report and the Excel ledger of one ISO week. The figures as of
+    the Sunday are counted once (metrics.board, one statement) and shared by all three; each
+    chart is drawn once, and the PDF carries the same images."""
     sunday = monday + timedelta(days=6)
     pack = WeeklyPack(week=iso_week(monday), monday=monday, sunday=sunday)
-    figures = week_charts(user, monday)
-    for stem, fig in figures.items():
-        pack.files[f"{pack.week}-{stem}.png"] = charts.png(fig)
+    board = metrics.board(user, sunday, with_ledger=True)
+    images = {stem: charts.png(fig) for stem, fig in week_charts(user, monday, board).items()}
+    for stem, png in images.items():
+        pack.files[f"{pack.week}-{stem}.png"] = png
     risks = _risk_figures(user, monday)
     pack.files[f"{pack.week}-07-risks.png"] = risk_chart_png(risks)
-    ledger = metrics.department_ledger(user, sunday)  # shared by the PDF and the workbook
     pack.files[f"{pack.week}-report.pdf"] = report_pdf(
-        user, monday, figures, extra_pages=[risk_page(risks)], ledger=ledger)
+        user, monday, images, extra_pages=[risk_page(risks)], board=board)
     pack.files[f"{pack.week}-ledger.xlsx"] = ledger_xlsx(user, sunday, since=monday,
-                                                         ledger=ledger)
+                                                         ledger=board.ledger)
     return pack
 
 
@@ -115,6 +121,7 @@ def weekly_pack(user: User | None, monday: date) -> WeeklyPack:
 
 A4_PORTRAIT = (8.27, 11.69)
 COVER_SUPERVISORS = 16
+LEDGER_PAGE_ROWS = 40
 
 
 def _table(ax, header: list[str], rows: list[list[str]], col_widths: list[float],
@@ -148,18 +155,18 @@ FIGURE_HEADER = ["", N_("问题数"), N_("已销号"), N_("在办"), N_("逾期"
 
 
 def cover_pages(user: User | None, monday: date,
-                ledger: list[metrics.DepartmentLedger] | None = None) -> list[Figure]:
+                board: metrics.Dashboard | None = None) -> list[Figure]:
     """The report's first pages: the week's headline figures and tables."""
     sunday = monday + timedelta(days=6)
-    calendar = metrics.working_days()
-    head = metrics.headline(user, sunday)
+    if board is None or board.ledger is None:
+        board = metrics.board(user, sunday, with_ledger=True)
+    head = board.headline
     f = head.figures
-    spans = metrics.durations(user, sunday, calendar)
-    week_flow = metrics.weekly_series(user, monday, weeks=1)[0]
-    by_stage = metrics.closure(user, "stage", sunday)
-    if ledger is None:
-        ledger = metrics.department_ledger(user, sunday, calendar)
-    by_supervisor = metrics.closure(user, "supervisor", sunday)
+    spans = board.durations
+    week_flow = metrics.weekly_series(user, monday, weeks=1, totals=f)[0]
+    by_stage = board.by["stage"]
+    ledger = board.ledger
+    by_supervisor = board.by["supervisor"]
     threshold = yellow_card_threshold()
 
     cover = Figure(figsize=A4_PORTRAIT, dpi=100)
@@ -201,8 +208,12 @@ def cover_pages(user: User | None, monday: date,
 
     page2 = Figure(figsize=A4_PORTRAIT, dpi=100)
     page2.text(0.07, 0.95, _("责任单位台账"), fontsize=16)
-    page2.text(0.07, 0.925, _("红色底纹：逾期问题达到黄牌警告线（%(n)s 个）的单位", n=threshold),
-               fontsize=9.5, color="#6c757d")
+    note = _("红色底纹：逾期问题达到黄牌警告线（%(n)s 个）的单位", n=threshold)
+    if len(ledger) > LEDGER_PAGE_ROWS:  # one page holds the most overdue; the workbook has all
+        note += _("；列出逾期最多的 %(n)s 个单位（共 %(total)s 个，全部见 Excel 台账）",
+                  n=LEDGER_PAGE_ROWS, total=len(ledger))
+        ledger = sorted(ledger, key=lambda d: (-d.overdue, -d.open, d.name))[:LEDGER_PAGE_ROWS]
+    page2.text(0.07, 0.925, note, fontsize=9.5, color="#6c757d")
     ax = page2.add_axes([0.05, 0.05, 0.9, 0.86])
     rows = [[d.name, str(d.handed_over), str(d.accepted_late), str(d.closed),
              str(d.closed_on_time), _percent(d.on_time_rate), str(d.open), str(d.overdue),
@@ -223,23 +234,37 @@ def _card(fig: Figure, x: float, y: float):
                           figure=fig)
 
 
-def report_pdf(user: User | None, monday: date, figures: dict[str, Figure] | None = None,
-               extra_pages: list[Figure] = (),
-               ledger: list[metrics.DepartmentLedger] | None = None) -> bytes:
-    """One PDF: the cover pages, then every chart on its own page, then the extra pages (the
-    risk register's page with its chart and tables)."""
-    figures = figures if figures is not None else week_charts(user, monday)
+def report_pdf(user: User | None, monday: date, images: dict[str, bytes] | None = None,
+               extra_pages: list[Figure] = (), board: metrics.Dashboard | None = None) -> bytes:
+    """One PDF: the cover pages, then every chart on its own page (the pack's PNGs, placed as
+    they are rather than drawn again), then the extra pages (the risk register's page)."""
+    sunday = monday + timedelta(days=6)
+    if board is None or board.ledger is None:
+        board = metrics.board(user, sunday, with_ledger=True)
+    if images is None:
+        images = {stem: charts.png(fig) for stem, fig in week_charts(user, monday, board).items()}
     buffer = BytesIO()
     metadata = {"Title": _("重点项目监督周报 %(week)s", week=iso_week(monday)),
                 "Author": _("县纪委监委"), "Creator": "tracker"}
     with PdfPages(buffer, metadata=metadata) as pdf:
-        for page in cover_pages(user, monday, ledger):
+        for page in cover_pages(user, monday, board):
             pdf.savefig(page)
-        for fig in figures.values():
-            pdf.savefig(fig)
+        for png in images.values():
+            pdf.savefig(_image_page(png))
         for page in extra_pages:
             pdf.savefig(page)
     return buffer.getvalue()
+
+
+def _image_page(png: bytes) -> Figure:
+    """A page the size of a chart's PNG showing it pixel for pixel."""
+    image = imread(BytesIO(png), format="png")
+    height, width = image.shape[:2]
+    page = Figure(figsize=(width / charts.DPI, height / charts.DPI), dpi=charts.DPI)
+    ax = page.add_axes((0, 0, 1, 1))
+    ax.imshow(image, interpolation="none")
+    ax.axis("off")
+    return page
 
 
 # ---------------------------------------------------------------- Excel ledger
@@ -264,7 +289,7 @@ def ledger_rows(user: User | None, day: date, since: date | None = None) -> list
     it shows, never ORM objects.
     """
     calendar = metrics.working_days()
-    st = problem_states(bound_of(day), user)
+    st = problem_states(bound_of(day), user, among=None if since is None else _touched(since))
     rows = db.session.execute(
         sa.select(st.c.problem_id, Project.code, Project.name.label("project"), st.c.stage,
                   Problem.title, Problem.source, Department.name.label("department"),
@@ -302,6 +327,18 @@ def ledger_rows(user: User | None, day: date, since: date | None = None) -> list
     return out
 
 
+def _touched(since: date):
+    """The ids of the problems the week's ledger can hold: open now, or registered or acted on
+    from `since` on. Any other problem was closed or withdrawn before `since` and has not
+    changed since, so it stands the same at the week's end: not in the ledger. Each part is
+    an index range, so the week's ledger reads the week's problems, not the years before."""
+    start = bound_of(since - timedelta(days=1))
+    return sa.union(
+        sa.select(Problem.id).where(Problem.status.in_(ACTIVE)),
+        sa.select(Problem.id).where(Problem.created_at >= start),
+        sa.select(ProblemEvent.problem_id).where(ProblemEvent.at >= start))
+
+
 def _as_date(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
@@ -325,6 +362,9 @@ def _write_sheet(workbook, title: str, header: list[str], rows: list[list], widt
     formats = formats or {}
     for row in rows:
         marked = highlight(row)
+        if not marked and not formats:
+            sheet.append(row)  # plain values: dates get openpyxl's yyyy-mm-dd by themselves
+            continue
         cells = []
         for i, value in enumerate(row):
             cell = WriteOnlyCell(sheet, value=value)

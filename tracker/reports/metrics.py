@@ -167,6 +167,9 @@ class Dashboard:
     oldest_overdue: list[OverdueProblem] = field(default_factory=list)
     durations: Durations | None = None
     stale: list[StaleProject] | None = None
+    open_by_stage: dict[str, dict[str, int]] = field(default_factory=dict)
+    satisfaction: list[Count] = field(default_factory=list)
+    ledger: list[DepartmentLedger] | None = None
 
 
 # ---------------------------------------------------------------- scope and time
@@ -234,14 +237,15 @@ def _from_log(bound: datetime, column, *where, order=None):
 
 
 def problem_states(bound: datetime, user: User | None = None, detail: bool = True,
-                   as_cte: bool = False):
+                   as_cte: bool = False, among=None):
     """A subquery: one row per visible problem registered before `bound`, with its state then.
 
     Columns: problem_id, project_id, stage, status, registered_on, registered_week (its
     Monday); with `detail` also closed_on and satisfaction (of the latest close), due_on (in
     force), department_id (in force), original_due_on, escalated (the escalation level then,
     0 none). Dates are 'YYYY-MM-DD' text. `as_cte`: a materialised common table expression
-    instead, for a statement that reads it several times.
+    instead, for a statement that reads it several times. `among`: a selectable of problem ids
+    the rows are limited to.
 
     The log is append-only and the workflow keeps each problem's row equal to what its log
     says, so a problem with no event at or after `bound` stands then as it stands now: its row
@@ -284,6 +288,8 @@ def problem_states(bound: datetime, user: User | None = None, detail: bool = Tru
     query = (sa.select(*columns).select_from(Problem)
              .outerjoin(since, since.c.problem_id == Problem.id)
              .where(Problem.created_at < bound, _problem_scope(user)))
+    if among is not None:
+        query = query.where(Problem.id.in_(among))
     if as_cte:  # read several times in one statement: computed once
         return query.cte("problem_states").prefix_with("MATERIALIZED")
     return query.subquery("problem_states")
@@ -542,13 +548,16 @@ def open_by_stage(user: User | None, day: date | None = None) -> dict[str, dict[
     return out
 
 
-def weekly_series(user: User | None, last_monday: date, weeks: int = 12) -> list[WeekPoint]:
+def weekly_series(user: User | None, last_monday: date, weeks: int = 12,
+                  totals: Figures | None = None) -> list[WeekPoint]:
     """New and closed problems per ISO week, and the cumulative closure rate at each week's end,
-    for `weeks` weeks ending with the week of `last_monday` (two queries).
+    for `weeks` weeks ending with the week of `last_monday` (two queries; one with `totals`).
 
     The cumulative figures are running sums of the log: registered = `record` events, withdrawn
     = `withdraw` events (nothing leaves withdrawn), closed = `close` events less `reopen` events
-    from closed (the only ways into and out of closed).
+    from closed (the only ways into and out of closed). `totals`, the headline figures as of the
+    last week's Sunday when the caller has them (the board), lets the sums be walked back from
+    there instead of reading the whole log before the window.
     """
     mondays = [last_monday - timedelta(weeks=i) for i in reversed(range(weeks))]
     start, end = bound_of(mondays[0] - timedelta(days=1)), bound_of(mondays[-1] + timedelta(days=6))
@@ -567,10 +576,17 @@ def weekly_series(user: User | None, last_monday: date, weeks: int = 12) -> list
         sa.select(week.label("week"), *columns)
         .where(E.at >= start, E.at < end, E.action.in_(counted), visible)
         .group_by(week)).all()}
-    before = db.session.execute(
-        sa.select(*columns).where(E.at < start, E.action.in_(counted), visible)).one()
-    registered, withdrawn = before.new, before.withdrawn
-    closed = before.closed - before.reopened
+    if totals is None:
+        before = db.session.execute(
+            sa.select(*columns).where(E.at < start, E.action.in_(counted), visible)).one()
+        registered, withdrawn = before.new, before.withdrawn
+        closed = before.closed - before.reopened
+    else:
+        registered, withdrawn, closed = totals.registered, totals.withdrawn, totals.closed
+        for flow in flows.values():
+            registered -= flow.new
+            withdrawn -= flow.withdrawn
+            closed -= flow.closed - flow.reopened
     points = []
     for monday in mondays:
         flow = flows.get(monday.isoformat())
@@ -633,61 +649,41 @@ def stale_projects(user: User | None, day: date | None = None,
 def department_ledger(user: User | None, day: date | None = None,
                       calendar: WorkCalendar | None = None) -> list[DepartmentLedger]:
     """Per department (as of the day): handed over, accepted late, closed, on time, open,
-    overdue and average working days to close (four queries)."""
-    day = day or local_today()
-    calendar = working_days(calendar)
-    bound = bound_of(day)
-    st = problem_states(bound, user)
-    handed = st.c.department_id.is_not(None)
-    E = ProblemEvent
-    late = (sa.select(E.problem_id, sa.func.count().label("n"))
-            .where(E.at < bound, E.action == Action.accept, E.data["late"].as_boolean())
-            .group_by(E.problem_id).subquery())
-    figures = db.session.execute(
-        sa.select(st.c.department_id, Department.name, *_figure_columns(st, day),
-                  _sum(late.c.n > 0).label("late"))
-        .select_from(st).join(Department, Department.id == st.c.department_id)
-        .outerjoin(late, late.c.problem_id == st.c.problem_id)
-        .where(handed).group_by(st.c.department_id, Department.name)
-        .order_by(Department.name)).all()
-    st = problem_states(bound, user, as_cte=True)  # the states first, then their day numbers
-    source, span = _closed_spans(st, _workday_numbers(calendar, day))
-    spans = db.session.execute(
-        sa.select(st.c.department_id, span, sa.func.count()).select_from(source)
-        .where(st.c.department_id.is_not(None), st.c.status == S.closed)
-        .group_by(st.c.department_id, span)).all()
-    by_department: dict[int, list] = {}
-    for dept_id, days, n in spans:
-        by_department.setdefault(dept_id, []).append((days, n))
-    out = []
-    for row in figures:
-        f = _figures(row.department_id, row.name, row)
-        taken = _weighted_durations(by_department.get(row.department_id, []))
-        out.append(DepartmentLedger(row.department_id, row.name, handed_over=f.total,
-                                    accepted_late=row.late, closed=f.closed,
-                                    closed_on_time=f.closed_on_time, open=f.open,
-                                    overdue=f.overdue, average_days_to_close=taken.average))
-    return out
+    overdue and average working days to close — the departments handed anything, by name.
+    Counted in the dashboard's one statement (`board`)."""
+    return board(user, day, calendar=calendar, with_ledger=True).ledger
 
 
 def dashboard(user: User, day: date | None = None, stale_days: int = 30,
               with_stale: bool = True) -> Dashboard:
-    """The dashboard's figures for `user` as of `day`, in a fixed number of queries.
+    """The dashboard's figures for `user` as of `day`, in a fixed number of queries."""
+    out = board(user, day)
+    out.stale = stale_projects(user, day or local_today(), stale_days) if with_stale else None
+    return out
 
-    The problem figures come from ONE statement, one pass over the problems' states as of the
-    day (`_board_rows`): the closure figures by project, stage and department, the overdue
-    problems by due date, the closed ones by working days taken and the ten longest overdue.
+
+def board(user: User | None, day: date | None = None, calendar: WorkCalendar | None = None,
+          with_ledger: bool = False) -> Dashboard:
+    """Every problem figure of a day for `user` (None: headquarters' scope) from ONE statement,
+    one pass over the problems' states as of the day (`_board_rows`): the closure figures by
+    project, stage and department, the overdue problems by due date, the closed ones by
+    department and working days taken, the open ones by stage and status, the ratings, the
+    ten longest overdue and, `with_ledger`, the departments' late acceptances.
+
     The headline sums the projects' rows, the supervisors' figures are their projects' (the
-    supervisor at the bound), and ageing and durations are weighed from the grouped rows — so
-    they agree with `closure`, `headline`, `ageing`, `durations` and `oldest_overdue`
-    (tests/test_metrics.py holds them to it) at a fraction of the cost of asking each.
+    supervisor at the bound), ageing and durations are weighed from the grouped rows — so they
+    agree with `closure`, `headline`, `ageing`, `durations`, `oldest_overdue`, `open_by_stage`
+    and `satisfaction` (tests/test_metrics.py holds them to it) at a fraction of the cost of
+    asking each. The dashboard, the weekly pack and the department ledger read it.
     """
     day = day or local_today()
-    calendar = working_days()
+    calendar = working_days(calendar)
     bound = bound_of(day)
     found: dict[str, dict] = {"project": {}, "stage": {}, "department": {}}
-    overdue_days, spans, oldest = [], [], []
-    for row in _board_rows(user, day, calendar):
+    overdue_days, spans, oldest, late = [], {}, [], {}
+    opened = {s.value: {a.value: 0 for a in ACTIVE} for s in Stage}
+    ratings = {}
+    for row in _board_rows(user, day, calendar, with_ledger):
         if row.kind in found:
             key = {"project": row.project_id, "stage": row.stage,
                    "department": row.department_id}[row.kind]
@@ -695,70 +691,103 @@ def dashboard(user: User, day: date | None = None, stale_days: int = 30,
         elif row.kind == "overdue":
             overdue_days.append((row.due_on, row.registered))
         elif row.kind == "closed":
-            spans.append((row.span, row.registered))
+            spans.setdefault(row.department_id, []).append((row.span, row.registered))
+        elif row.kind == "open":
+            opened[Stage(row.stage).value][ProblemStatus(row.status).value] = row.registered
+        elif row.kind == "rating":
+            ratings[row.status] = row.registered
+        elif row.kind == "late":
+            late[row.department_id] = row.registered
         else:
             oldest.append(row)
-    board = Dashboard(headline=Headline(
+    out = Dashboard(headline=Headline(
         as_of=day, projects=_project_count(user, bound),
         figures=_summed(None, "", found["project"].values())))
     supervisors = _supervisors_at(bound, [k for k in found["project"] if k is not None])
     by_supervisor: dict[int | None, list] = {}
     for project_id, row in found["project"].items():
         by_supervisor.setdefault(supervisors.get(project_id), []).append(row)
-    board.by["stage"] = _label_groups(user, "stage", found["stage"], bound)
-    board.by["department"] = _label_groups(user, "department", found["department"], bound)
-    board.by["supervisor"] = _label_groups(
+    out.by["stage"] = _label_groups(user, "stage", found["stage"], bound)
+    out.by["department"] = _label_groups(user, "department", dict(found["department"]), bound)
+    out.by["supervisor"] = _label_groups(
         user, "supervisor", {k: _summed(k, "", rows) for k, rows in by_supervisor.items()}, bound)
-    board.by["project"] = _label_groups(user, "project", found["project"], bound)
-    board.ageing = _aged(overdue_days, day, calendar)
-    board.oldest_overdue = _named_overdue(oldest, day, calendar)
-    board.durations = _weighted_durations(spans)
-    board.stale = stale_projects(user, day, stale_days) if with_stale else None
-    return board
+    out.by["project"] = _label_groups(user, "project", found["project"], bound)
+    out.ageing = _aged(overdue_days, day, calendar)
+    out.oldest_overdue = _named_overdue(oldest, day, calendar)
+    out.durations = _weighted_durations([s for rows in spans.values() for s in rows])
+    out.open_by_stage = opened
+    out.satisfaction = [Count(s.value, s.label, ratings.get(s.value, 0)) for s in Satisfaction]
+    if with_ledger:
+        handed = sorted((f for f in out.by["department"]
+                         if f.key is not None and f.key in found["department"]),
+                        key=lambda f: f.label)
+        out.ledger = [DepartmentLedger(
+            f.key, f.label, handed_over=f.total, accepted_late=late.get(f.key, 0),
+            closed=f.closed, closed_on_time=f.closed_on_time, open=f.open, overdue=f.overdue,
+            average_days_to_close=_weighted_durations(spans.get(f.key, [])).average)
+            for f in handed]
+    return out
 
 
 OLDEST_OVERDUE = 10
 _FIGURES = ("registered", "withdrawn", "closed", "closed_on_time", "overdue", "escalated")
 
 
-def _board_rows(user: User, day: date, calendar: WorkingDays):
-    """The dashboard's one statement: the states as of the day, materialised once, read by six
-    UNION ALL branches told apart by `kind` — the figures by project / stage / department,
-    'overdue' counts by due date, 'closed' counts by working days taken (span) and the
-    'oldest' overdue problems, one row each."""
-    st = problem_states(bound_of(day), user, as_cte=True)
+def _board_rows(user: User | None, day: date, calendar: WorkingDays, with_ledger: bool = False):
+    """The board's one statement: the states as of the day, materialised once, read by UNION
+    ALL branches told apart by `kind` — figures by project / stage / department; counts
+    ('registered') of the 'overdue' by due date, the 'closed' by department and working days
+    taken (span), the 'open' by stage and status, the closed by 'rating' (in status); the
+    'oldest' overdue problems one row each; with_ledger, the problems accepted 'late' by
+    department."""
+    bound = bound_of(day)
+    st = problem_states(bound, user, as_cte=True)
     overdue = sa.and_(st.c.status.in_(ACTIVE), st.c.due_on < day.isoformat())
     no_int, no_text = sa.cast(sa.null(), sa.Integer), sa.cast(sa.null(), sa.String)
 
     def branch(kind, *, project=no_int, stage=no_text, department=no_int, problem=no_int,
-               due_on=no_text, span=no_int, figures=None):
-        zeros = [sa.literal_column("0", sa.Integer).label(name) for name in _FIGURES]
+               due_on=no_text, span=no_int, status=no_text, figures=None):
         return [sa.literal_column(f"'{kind}'", sa.String).label("kind"),
                 project.label("project_id"), stage.label("stage"),
                 department.label("department_id"), problem.label("problem_id"),
-                due_on.label("due_on"), span.label("span"), *(figures or zeros)]
+                due_on.label("due_on"), span.label("span"), status.label("status"),
+                *(figures or count)]
 
     figures = _figure_columns(st, day)
     count = [sa.func.count().label("registered"),
              *(sa.literal_column("0", sa.Integer).label(name) for name in _FIGURES[1:])]
+    zeros = [sa.literal_column("0", sa.Integer).label(name) for name in _FIGURES]
     worst = (sa.select(st.c.problem_id, st.c.department_id, st.c.due_on).where(overdue)
              .order_by(st.c.due_on, st.c.problem_id).limit(OLDEST_OVERDUE).subquery("worst"))
     taken, span = _closed_spans(st, _workday_numbers(calendar, day))
-    statement = sa.union_all(
+    stage, status = sa.cast(st.c.stage, sa.String), sa.cast(st.c.status, sa.String)
+    branches = [
         sa.select(*branch("project", project=st.c.project_id, figures=figures))
         .group_by(st.c.project_id),
-        sa.select(*branch("stage", stage=sa.cast(st.c.stage, sa.String), figures=figures))
-        .group_by(st.c.stage),
+        sa.select(*branch("stage", stage=stage, figures=figures)).group_by(st.c.stage),
         sa.select(*branch("department", department=st.c.department_id, figures=figures))
         .group_by(st.c.department_id),
-        sa.select(*branch("overdue", due_on=st.c.due_on, figures=count)).where(overdue)
-        .group_by(st.c.due_on),
-        sa.select(*branch("closed", span=span, figures=count)).select_from(taken)
-        .where(st.c.status == S.closed).group_by(span),
+        sa.select(*branch("overdue", due_on=st.c.due_on)).where(overdue).group_by(st.c.due_on),
+        sa.select(*branch("closed", department=st.c.department_id, span=span))
+        .select_from(taken).where(st.c.status == S.closed).group_by(st.c.department_id, span),
+        sa.select(*branch("open", stage=stage, status=status)).where(st.c.status.in_(ACTIVE))
+        .group_by(st.c.stage, st.c.status),
+        sa.select(*branch("rating", status=st.c.satisfaction)).where(st.c.status == S.closed)
+        .group_by(st.c.satisfaction),
         sa.select(*branch("oldest", problem=worst.c.problem_id,
-                          department=worst.c.department_id, due_on=worst.c.due_on)),
-    )
-    return db.session.execute(statement).all()
+                          department=worst.c.department_id, due_on=worst.c.due_on,
+                          figures=zeros)),
+    ]
+    if with_ledger:
+        E = ProblemEvent
+        late = (sa.select(E.problem_id).where(E.at < bound, E.action == Action.accept,
+                                              E.data["late"].as_boolean())
+                .group_by(E.problem_id).subquery("accepted_late"))
+        branches.append(
+            sa.select(*branch("late", department=st.c.department_id))
+            .select_from(st.join(late, late.c.problem_id == st.c.problem_id))
+            .where(st.c.department_id.is_not(None)).group_by(st.c.department_id))
+    return db.session.execute(sa.union_all(*branches)).all()
 
 
 def _summed(key, label, rows) -> Figures:
