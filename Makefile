@@ -28,8 +28,8 @@ translations: $(VENV)/.requirements
 # Re-extract the source strings (N_ marks labels translated where they are shown) and merge them
 # into translations/en; then translate the new entries in messages.po.
 messages: $(VENV)/.requirements
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -k NP_:1c,2 --project tracker --version 1.0 -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations -l en --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -k NP_:1c,2 --project tracker --version 1.0 -w 100 -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -l en --no-fuzzy-matching --ignore-obsolete -w 100
 
 run: $(VENV)/.requirements translations
 	$(FLASK) db upgrade

@@ -255,8 +255,6 @@ GETTEXT = {"_", "gettext", "ngettext", "pgettext", "_l", "lazy_gettext", "N_", "
 # Chinese in the code that is data, not a message. Keyed by (file, a top-level or enclosing
 # function name, or the literal itself with {} for an f-string's fields), each with its reason.
 CHINESE_DATA = {
-    ("tracker/services/problems.py", "*"):
-        "being reworked in a parallel change: wrap its messages there and remove this entry",
     ("tracker/services/importer.py", "COLUMNS"): "the import file's headers (CONTRACT.md)",
     ("tracker/services/importer.py", "template_workbook"):
         "the import template is a Chinese spreadsheet in the import format",

@@ -133,7 +133,8 @@ def _evidence_files() -> list:
             data = uploads.read_limited(storage.stream, limit, storage.filename)
             prepared.append(uploads.prepare(data, storage.filename, limit))
         except uploads.UploadRejected as rejected:
-            message = f"{rejected.name}：{rejected.message}" if rejected.name else rejected.message
+            message = (_("%(field)s：%(error)s", field=rejected.name, error=rejected.message)
+                       if rejected.name else rejected.message)
             raise InvalidFields(message, {"evidence": message}) from None
     return prepared
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, fields as dc_fields
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from .. import paging, workflow
@@ -38,7 +40,7 @@ def record_problem(actor: User, project: Project, *, title: str, description: st
         try:
             stage = Stage(stage)
         except ValueError:
-            errors["stage"] = "阶段取值无效"
+            errors["stage"] = _("阶段取值无效")
     if handling_class in (None, ""):
         handling_class = None
     else:
@@ -47,26 +49,26 @@ def record_problem(actor: User, project: Project, *, title: str, description: st
             if isinstance(handling_class, bool) or handling_class not in HANDLING_CLASSES:
                 raise ValueError
         except (TypeError, ValueError):
-            errors["handling_class"] = "取值应为 1、5、10"
+            errors["handling_class"] = _("取值应为 1、5、10")
     if checklist_item_id is not None:
         item = db.session.get(ChecklistItem, checklist_item_id) \
             if _id_in_range(checklist_item_id) else None
         if item is None or item.project_id != project.id:
-            errors["checklist_item_id"] = "该项目没有这一条监督清单"
+            errors["checklist_item_id"] = _("该项目没有这一条监督清单")
     if not isinstance(title, str) or not title.strip():
-        errors["title"] = "必填"
+        errors["title"] = _("必填")
     elif len(title.strip()) > 200:
-        errors["title"] = "不能超过 200 字"
+        errors["title"] = _("不能超过 %(n)s 字", n=200)
     if description is not None and not isinstance(description, str):
-        errors["description"] = "应为文本"
+        errors["description"] = _("应为文本")
     elif description and len(description) > 5000:
-        errors["description"] = "不能超过 5000 字"
+        errors["description"] = _("不能超过 %(n)s 字", n=5000)
     try:
         Source(source)
     except ValueError:
-        errors["source"] = "问题来源取值无效"
+        errors["source"] = _("问题来源取值无效")
     if errors:
-        raise InvalidFields("；".join(f"{k}：{v}" for k, v in errors.items()), errors)
+        raise InvalidFields(workflow.fields_message(errors), errors)
     return workflow.record(project, actor, title=title, description=description or "",
                            source=source, stage=stage, handling_class=handling_class,
                            checklist_item_id=checklist_item_id, risk_id=risk_id, at=at)
@@ -78,11 +80,12 @@ def take_action(actor: User, problem: Problem, action: str | Action, *, version:
     fields = {k: v for k, v in fields.items() if v is not None}
     # Ids the database cannot hold name no department (and must not reach the query).
     if fields.get("department_id") not in (None, "") and not _id_in_range(fields["department_id"]):
-        raise InvalidFields("department_id：没有这个单位", {"department_id": "没有这个单位"})
+        raise InvalidFields(workflow.fields_message({"department_id": _("没有这个单位")}),
+                            {"department_id": _("没有这个单位")})
     if isinstance(fields.get("co_department_ids"), list):
         if not all(_id_in_range(i) for i in fields["co_department_ids"]):
-            raise InvalidFields("co_department_ids：没有这个单位",
-                                {"co_department_ids": "没有这个单位"})
+            raise InvalidFields(workflow.fields_message({"co_department_ids": _("没有这个单位")}),
+                                {"co_department_ids": _("没有这个单位")})
         # The same helping department named twice is one department (the link table's key).
         fields["co_department_ids"] = list(dict.fromkeys(fields["co_department_ids"]))
     return workflow.apply(problem, action, actor, version=version, **fields)
@@ -95,7 +98,7 @@ def attach_evidence(actor: User, problem: Problem,
     caller writes the files (uploads.write) once the transaction is sure to commit."""
     rels = workflow.relations(problem, actor)
     if not rels & {workflow.Rel.admin, workflow.Rel.supervisor, workflow.Rel.lead_department}:
-        raise NotAllowed("您无权为该问题上传整改材料")
+        raise NotAllowed(_l("您无权为该问题上传整改材料"))
     return [uploads.add_attachment(actor, item, problem=problem) for item in prepared]
 
 
