@@ -375,3 +375,19 @@ def test_messages_are_built_for_translation():
     assert not misused, "\n".join(misused)
     stale = CHINESE_DATA.keys() - used
     assert not stale, f"CHINESE_DATA names what is no longer there: {stale}"
+
+
+def test_an_api_client_asks_for_its_language(client, county, token_for):
+    """A script that sends Accept-Language: en gets English errors from a Chinese deployment;
+    one that asks for nothing, or for Chinese, gets Chinese. Pages do not follow the browser."""
+    headers = token_for(county["supervisor"])
+    url = f"/api/v1/problems/{county['problems']['open'].id}/transitions"
+    english = client.post(url, headers={**headers, "Accept-Language": "en-US,en;q=0.9"},
+                          json={"action": "assign"}).get_json()["error"]
+    assert english["fields"] == {"department_id": "Required", "handling_class": "Required"}
+    for asked in ({}, {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}):
+        chinese = client.post(url, headers={**headers, **asked},
+                              json={"action": "assign"}).get_json()["error"]
+        assert chinese["fields"] == {"department_id": "必填", "handling_class": "必填"}
+    page = client.get("/login", headers={"Accept-Language": "en-US"}).get_data(as_text=True)
+    assert 'lang="zh-CN"' in page

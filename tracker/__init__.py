@@ -74,11 +74,25 @@ CSP = {
 }
 
 
+LOCALES = ("zh_CN", "en")
+
+
 def select_locale() -> str:
+    """The page language the user chose (session), else for API clients their Accept-Language,
+    else the deployment's TRACKER_LOCALE. Pages ignore Accept-Language: a county's users read
+    Chinese whatever their browser was set up with, and switch in the menu."""
     from flask import current_app
 
-    chosen = session.get("locale") if request else None
-    return chosen if chosen in ("zh_CN", "en") else current_app.config["TRACKER_LOCALE"]
+    default = current_app.config["TRACKER_LOCALE"]
+    if not request:
+        return default
+    chosen = session.get("locale")
+    if chosen in LOCALES:
+        return chosen
+    if request.path.startswith("/api/"):
+        asked = request.accept_languages.best_match(("zh-CN", "zh", "en"))
+        return {"zh-CN": "zh_CN", "zh": "zh_CN", "en": "en"}.get(asked, default)
+    return default
 
 
 def register_blueprints(app: Flask) -> None:
