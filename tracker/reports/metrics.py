@@ -19,9 +19,11 @@ Definitions (DOMAIN.md, CONTRACT.md):
 
 Counting happens in GROUP BY queries. A problem untouched since the bound is read from its
 row (the workflow keeps the row equal to its log); only those changed since are read back from
-the log, through the (problem_id, at) index. Working-day spans need the calendar, so those queries
-return one row per distinct date (or date pair) with a count, and Python weighs them: the rows
-are bounded by the number of calendar days, not by the number of problems.
+the log, through the (problem_id, at) index. Working days need the calendar: ageing returns one
+row per due date with a count for Python to weigh, and durations join a table of the days'
+working-day numbers (`_workday_numbers`) so SQL groups them by length; either way the rows are
+bounded by calendar days, not by problems. The dashboard, the weekly pack and the department
+ledger read all their figures from one statement (`board`).
 
 `user=None` means headquarters' own scope (the CLI export); otherwise a user's scope is
 tracker.visibility's problem/project/visit condition.
@@ -195,6 +197,14 @@ class WorkingDays:
             running += self.calendar.is_workday(first + timedelta(days=i))
             counts.append(running)
         self.first, self.counts = first, counts
+
+    def numbered(self, first: date, last: date) -> dict[str, int]:
+        """Each day from `first` to `last` ('YYYY-MM-DD') with the running count of working days
+        up to it: the working days between two of them are the difference of their numbers."""
+        self._cover(first, last)
+        offset = (first - self.first).days
+        return {(first + timedelta(days=i)).isoformat(): self.counts[offset + i]
+                for i in range((last - first).days + 1)}
 
     def working_days_between(self, start: date, end: date) -> int:
         """Working days in (start, end]; 0 when end is not after start."""
@@ -493,11 +503,8 @@ def _workday_numbers(calendar: WorkingDays, last: date):
     as one JSON parameter, so the statement around it stays in the compiled cache."""
     first_at = db.session.scalar(sa.select(sa.func.min(Problem.created_at)))
     first = min(first_at.astimezone(TZ).date(), last) if first_at else last
-    calendar._cover(first, last)
-    offset = (first - calendar.first).days
-    numbers = {(first + timedelta(days=i)).isoformat(): calendar.counts[offset + i]
-               for i in range((last - first).days + 1)}
-    entries = json_entries(sa.literal(json.dumps(numbers), sa.String)).table_valued("key", "value")
+    numbers = json.dumps(calendar.numbered(first, last))
+    entries = json_entries(sa.literal(numbers, sa.String)).table_valued("key", "value")
     return (sa.select(entries.c.key.label("day"), sa.cast(entries.c.value, sa.Integer).label("n"))
             .cte("workdays").prefix_with("MATERIALIZED"))
 
