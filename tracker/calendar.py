@@ -2,6 +2,7 @@
 Monday to Friday for years the package does not know yet."""
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -28,6 +29,16 @@ def package_knows(year: int) -> bool:
     return True
 
 
+@lru_cache(maxsize=8192)
+def official_workday(day: date) -> bool:
+    """The package's answer (it never changes within a release), Monday–Friday past its years;
+    remembered, as the figures ask about the same two years of days on every request."""
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        return day.weekday() < 5
+
+
 class WorkCalendar:
     def __init__(self, overrides: Mapping[date, bool] | None = None):
         self.overrides = dict(overrides or {})
@@ -35,10 +46,7 @@ class WorkCalendar:
     def is_workday(self, day: date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
-        try:
-            return chinese_calendar.is_workday(day)
-        except NotImplementedError:
-            return day.weekday() < 5
+        return official_workday(day)
 
     def add_working_days(self, start: date, n: int) -> date:
         """The n-th working day after `start` (start itself does not count)."""
