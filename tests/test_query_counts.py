@@ -79,11 +79,14 @@ def test_problem_api_runs_a_fixed_number_of_queries_whatever_its_history(
 
 def test_list_counts_stop_past_the_cap_and_say_so(db, login, admin, make_project, make_problem,
                                                   make_department, monkeypatch):
-    """A province's list does not count a million rows for its tabs: each tab counts up to the
-    cap and then shows "cap+"; below the cap the numbers are exact. Shown here with a cap of 3."""
+    """A province's list does not count a million rows for its tabs: each tab counts up to its
+    cap and then shows "cap+", the chosen tab's total (for the pager) up to a larger one; below
+    the caps the numbers are exact. Shown here with caps of 3 (tabs) and 4 (pager)."""
     from tracker import paging
 
-    monkeypatch.setattr(paging, "COUNT_CAP", 3)
+    monkeypatch.setattr(paging, "TAB_CAP", 3)
+    monkeypatch.setattr(paging, "COUNT_CAP", 4)
+    monkeypatch.setattr("tracker.problems.routes.PER_PAGE", 1)
     project, dept = make_project(), make_department()
     for _ in range(5):
         make_problem(project, "rectifying", department=dept)
@@ -95,6 +98,7 @@ def test_list_counts_stop_past_the_cap_and_say_so(db, login, admin, make_project
     assert 'status-rectifying">3+</span>' in page             # 5 rectifying
     assert 'status-closed">1</span>' in page                  # exact below the cap
     assert 'status-withdrawn">0</span>' in page
+    assert "共 4+ 条" in page                                  # the pager: 6, past its cap of 4
     few = len(seen)
     for _ in range(4):
         make_problem(project, "closed", department=dept)
@@ -103,3 +107,5 @@ def test_list_counts_stop_past_the_cap_and_say_so(db, login, admin, make_project
     assert 'status-closed">3+</span>' in page and len(seen) == few
     page = client.get("/problems/?status=closed").get_data(as_text=True)
     assert 'aria-current="page" href="/problems/?status=closed">' in page
+    page = client.get("/problems/?status=withdrawn").get_data(as_text=True)
+    assert "共 4+ 条" not in page and "下一页" not in page    # nothing withdrawn: no pager

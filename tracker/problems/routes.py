@@ -29,13 +29,12 @@ ERROR_STATUS = {"invalid": 400, "forbidden": 403, "illegal_move": 409, "stale_ve
 def index():
     filters = service.ProblemFilter.from_args(request.args)
     today = local_today()
-    counts = service.status_counts(current_user, filters, today)
-    total = counts.pop(None)
+    counts = service.list_counts(current_user, filters, today)
     page = db.paginate(service.problem_query(current_user, filters, today),
                        page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
                        error_out=False, count=False)
-    shown = counts.get(filters.status, 0) if filters.status else total
-    page.total, page.total_capped = min(shown, paging.COUNT_CAP), shown > paging.COUNT_CAP
+    page.total = min(counts.total, paging.COUNT_CAP)
+    page.total_capped = counts.total > paging.COUNT_CAP
     # The project filter is a drop-down for a county's worth of projects; with thousands the
     # project page's "问题清单" link (?project_id=) is the way in, and the list keeps the choice.
     projects = db.session.execute(
@@ -49,7 +48,7 @@ def index():
         sa.select(Department.id, Department.name).order_by(Department.code)).all()
     return render_template(
         "problems/index.html", page=page, filters=filters, counts=counts,
-        total=total, projects=projects, departments=departments,
+        tab_cap=paging.TAB_CAP, projects=projects, departments=departments,
         late_days=service.overdue_days(page.items, today), today=today)
 
 

@@ -215,21 +215,35 @@ def problem_query(user: User, f: ProblemFilter, today: date | None = None,
     return query.order_by(Problem.created_at.desc(), Problem.id.desc())
 
 
-def status_counts(user: User, f: ProblemFilter,
-                  today: date | None = None) -> dict[ProblemStatus | None, int]:
-    """How many problems each status tab would show (the other filters applied), and under None
-    all of them: one statement of capped counts (tracker.paging), each stopping past COUNT_CAP,
-    so the tabs do not grow with a province's history."""
+@dataclass
+class ListCounts:
+    """The list's counts: each status tab's (None: all of them), up to paging.TAB_CAP + 1, and
+    the chosen tab's total for paging through it, up to paging.COUNT_CAP + 1."""
+
+    tabs: dict[ProblemStatus | None, int]
+    total: int
+
+
+def list_counts(user: User, f: ProblemFilter, today: date | None = None) -> ListCounts:
+    """How many problems each status tab would show (the other filters applied) and how many
+    the chosen one holds: one statement of capped counts (tracker.paging), so the tabs do not
+    grow with a province's history."""
     today = today or local_today()
     base = (sa.select(Problem.id).select_from(Problem)
             .where(visible(Problem, user).whereclause,
                    *_conditions(user, f, today, with_status=False)))
+
+    def of(status: ProblemStatus | None):
+        return base if status is None else base.where(Problem.status == status)
+
     tabs = [None, *ProblemStatus]
+    counts = [paging.capped(of(s), paging.TAB_CAP) for s in tabs]
+    counts.append(paging.capped(of(f.status)))  # the chosen tab, to page through
     rows = db.session.execute(sa.union_all(*(
-        paging.capped(base if s is None else base.where(Problem.status == s))
-        .add_columns(sa.literal_column(str(i), sa.Integer).label("tab"))
-        for i, s in enumerate(tabs)))).all()
-    return {tabs[tab]: n for n, tab in rows}
+        count.add_columns(sa.literal_column(str(i), sa.Integer).label("branch"))
+        for i, count in enumerate(counts)))).all()
+    found = {branch: n for n, branch in rows}
+    return ListCounts(tabs={s: found[i] for i, s in enumerate(tabs)}, total=found[len(tabs)])
 
 
 def overdue_days(problems, today: date | None = None,
