@@ -59,10 +59,17 @@ def _show(problem: Problem, *, error: WorkflowError | None = None, failed: str |
         sa.select(ProblemEvent).where(ProblemEvent.problem_id == problem.id)
         .options(selectinload(ProblemEvent.actor)).order_by(ProblemEvent.id)).all()
     actions = available_actions(problem, current_user)
-    departments = db.session.scalars(
-        sa.select(Department).where(Department.active.is_(True)).order_by(Department.code)).all() \
+    departments = db.session.execute(
+        sa.select(Department.id, Department.name).where(Department.active.is_(True))
+        .order_by(Department.code)).all() \
         if {Action.assign, Action.transfer} & set(actions) else []
-    named = {d.id: d.name for d in db.session.scalars(sa.select(Department))}
+    # The names the history shows: only the departments its events name (a province has hundreds).
+    mentioned = {i for e in events for i in [e.data.get("department_id"),
+                                              *(e.data.get("co_department_ids") or [])]
+                 if isinstance(i, int)}
+    named = dict(db.session.execute(
+        sa.select(Department.id, Department.name).where(Department.id.in_(mentioned))).all()) \
+        if mentioned else {}
     item = db.session.get(ChecklistItem, problem.checklist_item_id) \
         if problem.checklist_item_id else None
     project_visible = current_user.role is not Role.department
