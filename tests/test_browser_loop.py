@@ -1,8 +1,6 @@
 """In a real browser at phone size (390×844): the supervisor finds a problem while working the
 supervision list, hands it to a department, the liaison accepts and reports, and after the
 revisit the supervisor closes it from the problem page with the enterprise's rating."""
-from pathlib import Path
-
 import sqlalchemy as sa
 
 from tracker.calendar import local_today
@@ -15,11 +13,10 @@ from tracker.models import (
 )
 
 from .browser import BROWSER_TEST, chromium_browser, no_sideways_scroll, server  # noqa: F401 (fixtures)
-from .conftest import PASSWORD
+from .conftest import PASSWORD, SHOTS
 
 pytestmark = BROWSER_TEST
 
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 
 

@@ -1,15 +1,11 @@
 """In a real browser, headquarters imports a project list, assigns a supervisor, moves a stage."""
-from pathlib import Path
-
 from tracker.models import ChecklistTemplate, Stage
 
 from .browser import BROWSER_TEST, chromium_browser, server  # noqa: F401 (fixtures)
-from .conftest import PASSWORD
-
-pytestmark = BROWSER_TEST
+from .conftest import PASSWORD, SHOTS
 from .test_import import HEADERS_CN, xlsx
 
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+pytestmark = BROWSER_TEST
 
 
 def test_admin_imports_assigns_and_moves_a_stage(db, admin, make_user, server, chromium_browser, tmp_path):
