@@ -203,14 +203,12 @@ def add_visit_attachments(files, visit_id: int):
     limit = settings.upload_max_bytes()
     prepared = []
     for storage in request.files.getlist("file"):
-        if not storage or not storage.filename:
-            continue
         try:
-            data = uploads.read_limited(storage.stream, limit, storage.filename)
-            prepared.append(uploads.prepare(data, storage.filename, limit))
+            upload = uploads.prepare_storage(storage, limit)
         except uploads.UploadRejected as rejected:
-            message = _("%(file)s：%(reason)s", file=rejected.name, reason=rejected.message)
-            fail(rejected.status, message, {"file": message})
+            fail(rejected.status, rejected.describe(), {"file": rejected.describe()})
+        if upload is not None:
+            prepared.append(upload)
     if not prepared:
         fail(400, _("请选择文件"), {"file": _("请选择文件")})
     attachments = service.add_files(actor(), visit, prepared)

@@ -133,15 +133,12 @@ def _evidence_files() -> list:
     limit = settings.upload_max_bytes()
     prepared = []
     for storage in request.files.getlist("evidence"):
-        if not storage or not storage.filename:
-            continue
         try:
-            data = uploads.read_limited(storage.stream, limit, storage.filename)
-            prepared.append(uploads.prepare(data, storage.filename, limit))
+            upload = uploads.prepare_storage(storage, limit)
         except uploads.UploadRejected as rejected:
-            message = (_("%(field)s：%(error)s", field=rejected.name, error=rejected.message)
-                       if rejected.name else rejected.message)
-            raise InvalidFields(message, {"evidence": message}) from None
+            raise InvalidFields(rejected.describe(), {"evidence": rejected.describe()}) from None
+        if upload is not None:
+            prepared.append(upload)
     return prepared
 
 

@@ -50,6 +50,12 @@ class UploadRejected(Exception):
         super().__init__(message)
         self.status, self.message, self.name = status, message, name
 
+    def describe(self) -> str:
+        """The refusal naming its file, as shown beside the field: "照片.heic：……"."""
+        if not self.name:
+            return self.message
+        return gettext("%(file)s：%(reason)s", file=self.name, reason=self.message)
+
 
 @dataclass
 class PreparedUpload:
@@ -101,6 +107,15 @@ def read_limited(stream, max_bytes: int, name: str = "") -> bytes:
     if len(data) > max_bytes:
         raise UploadRejected(413, _too_large(max_bytes), name)
     return data
+
+
+def prepare_storage(storage, max_bytes: int) -> "PreparedUpload | None":
+    """A form's uploaded file (werkzeug FileStorage) read under the limit and checked; None for a
+    file input left empty. Raises UploadRejected."""
+    if not storage or not storage.filename:
+        return None
+    return prepare(read_limited(storage.stream, max_bytes, storage.filename), storage.filename,
+                   max_bytes)
 
 
 def prepare(data: bytes, filename: str | None, max_bytes: int) -> PreparedUpload:

@@ -225,16 +225,15 @@ def _prepare_files(groups) -> tuple[list, dict[str, str]]:
     for field_name, storages in groups:
         messages = []
         for storage in storages or []:
-            if not storage or not storage.filename:
-                continue
             try:
-                data = uploads.read_limited(storage.stream, limit, storage.filename)
-                files.append((field_name, uploads.prepare(data, storage.filename, limit)))
+                upload = uploads.prepare_storage(storage, limit)
             except uploads.UploadRejected as rejected:
-                messages.append(f"{rejected.name or uploads.display_name(storage.filename)}："
-                                f"{rejected.message}")
+                messages.append(rejected.describe())
+                continue
+            if upload is not None:
+                files.append((field_name, upload))
         if messages:
-            errors[field_name] = "；".join(messages)
+            errors[field_name] = _("；").join(messages)
     return files, errors
 
 
