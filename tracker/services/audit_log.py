@@ -12,13 +12,13 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from .. import paging
 from ..calendar import TZ, end_of_local_day
 from ..extensions import db
 from ..models import (Action, AuditEntry, Department, ProblemEvent, ProblemStatus, Project, Risk,
                       RiskChange, RiskLevel, RiskStatus, Role, Stage, StageChange,
                       SupervisorAssignment, User)
 
-TOTAL_CAP = 10_000
 EXPORT_CAP = 100_000
 # AuditEntry actions whose record is the dedicated table (stage_changes, supervisor_assignments).
 COVERED_ELSEWHERE = ("project.stage", "project.supervisor")
@@ -168,7 +168,7 @@ def _union(f: Filters):
 
 
 def page(f: Filters, page: int = 1, per_page: int = 50) -> dict:
-    """One page of rows, newest first, with an exact total up to TOTAL_CAP."""
+    """One page of rows, newest first, with an exact total up to paging.COUNT_CAP."""
     changes = _union(f)
     if changes is None:
         return {"items": [], "total": 0, "page": page, "per_page": per_page, "pages": 0,
@@ -176,11 +176,10 @@ def page(f: Filters, page: int = 1, per_page: int = 50) -> dict:
     keys = db.session.execute(
         sa.select(changes).order_by(changes.c.at.desc(), changes.c.source, changes.c.row_id.desc())
         .limit(per_page).offset((page - 1) * per_page)).all()
-    capped = sa.select(sa.literal(1)).select_from(changes).limit(TOTAL_CAP + 1).subquery()
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(capped))
-    shown = min(total, TOTAL_CAP)
+    total = db.session.scalar(paging.capped(sa.select(changes)))
+    shown = min(total, paging.COUNT_CAP)
     return {"items": describe(keys), "total": shown, "page": page, "per_page": per_page,
-            "pages": max(1, -(-shown // per_page)), "total_capped": total > TOTAL_CAP}
+            "pages": max(1, -(-shown // per_page)), "total_capped": total > paging.COUNT_CAP}
 
 
 def iter_all(f: Filters, chunk: int = 1000):
