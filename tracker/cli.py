@@ -139,17 +139,17 @@ def register(app: Flask) -> None:
         """Write the weekly charts (PNG), PDF report and Excel ledger of an ISO week."""
         from pathlib import Path
 
-        from .reports import exports, metrics
+        from .reports import metrics, stored
 
         try:
             monday = metrics.parse_iso_week(week) if week else metrics.last_full_week()
         except ValueError:
             raise click.BadParameter("expected an ISO week such as 2026-W47",
                                      param_hint="--week") from None
-        pack = exports.weekly_pack(None, monday)
+        week, pack = stored.weekly_zip(None, monday)
         target = Path(out_dir)
         target.mkdir(parents=True, exist_ok=True)
-        for name, data in pack.files.items():
+        for name, data in stored.files_of(week, pack).items():
             (target / name).write_bytes(data)
             click.echo(str(target / name))
 

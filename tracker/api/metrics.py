@@ -6,7 +6,7 @@ from flask import send_file
 from flask_babel import gettext as _
 
 from ..calendar import local_today
-from ..reports import exports, metrics
+from ..reports import metrics, stored
 from ..workflow import InvalidFields
 from . import bp
 from .common import actor
@@ -63,9 +63,9 @@ def closure_metrics(args):
                                "schema": {"type": "string", "format": "binary"}}}}})
 def weekly_report(args):
     monday = week_monday(args["week"])
-    pack = exports.weekly_pack(actor(), monday)
-    return send_file(BytesIO(pack.zip_bytes()), mimetype="application/zip", as_attachment=True,
-                     download_name=f"weekly-{pack.week}.zip")
+    week, data = stored.weekly_zip(actor(), monday)
+    return send_file(BytesIO(data), mimetype="application/zip", as_attachment=True,
+                     download_name=f"weekly-{week}.zip")
 
 
 def week_monday(text: str | None):

@@ -16,7 +16,7 @@ from flask_login import current_user
 from ..auth import roles_required
 from ..calendar import local_today
 from ..models import Role
-from ..reports import charts, exports, metrics
+from ..reports import charts, exports, metrics, stored
 from ..services.risks import open_high_risks
 from ..templating import cn_date
 
@@ -138,6 +138,6 @@ def weekly():
         abort(400, description=_("周次格式应为 2026-W47"))
     if monday > local_today():
         abort(400, description=_("该周尚未开始"))
-    pack = exports.weekly_pack(current_user, monday)
-    return send_file(BytesIO(pack.zip_bytes()), mimetype="application/zip", as_attachment=True,
-                     download_name=f"weekly-{pack.week}.zip")
+    week, data = stored.weekly_zip(current_user, monday)
+    return send_file(BytesIO(data), mimetype="application/zip", as_attachment=True,
+                     download_name=f"weekly-{week}.zip")

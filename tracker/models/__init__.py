@@ -6,6 +6,7 @@ from .problem import (ESCALATION_LABELS, HANDLING_CLASSES, AccountabilityRecord,
                       problem_co_departments)
 from .project import (ChecklistItem, ChecklistTemplate, CheckResult, Level, Project, Stage,
                       StageChange, SupervisorAssignment)
+from .report import StoredPack
 from .risk import Risk, RiskCategory, RiskChange, RiskLevel, RiskStatus
 from .user import ApiToken, Department, Role, User
 from .visit import Attachment, QuietDayExemption, Visit, VisitKind, visit_problems
@@ -16,6 +17,6 @@ __all__ = [
     "HANDLING_CLASSES", "Level", "Notification", "Outcome", "Problem", "ProblemEvent",
     "ProblemStatus", "Project", "QuietDayExemption", "Risk", "RiskCategory", "RiskChange",
     "RiskLevel", "RiskStatus", "Role", "Satisfaction", "Setting", "Source", "Stage", "StageChange",
-    "SupervisorAssignment", "User", "Visit", "VisitKind", "problem_co_departments", "utcnow",
-    "visit_problems",
+    "StoredPack", "SupervisorAssignment", "User", "Visit", "VisitKind", "problem_co_departments",
+    "utcnow", "visit_problems",
 ]
