@@ -1,4 +1,6 @@
 """Shared pieces of the API: the acting user, the error envelope schema, pagination."""
+from collections.abc import Callable
+
 import marshmallow as ma
 import sqlalchemy as sa
 from flask import abort, g
@@ -37,9 +39,12 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
     }, name=name)
 
 
-def paginate(query: sa.Select, page: int, per_page: int) -> dict:
-    """One page of `query` (already ordered) with an exact total up to paging.COUNT_CAP."""
-    items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+def paginate(query: sa.Select, page: int, per_page: int,
+             load: Callable[[sa.Select], list] | None = None) -> dict:
+    """One page of `query` (already ordered) with an exact total up to paging.COUNT_CAP;
+    `load` reads the page's rows (default: the ORM objects it selects)."""
+    rows = query.limit(per_page).offset((page - 1) * per_page)
+    items = load(rows) if load else db.session.scalars(rows).all()
     total = db.session.scalar(paging.capped(query))
     body = {"items": items, "total": min(total, paging.COUNT_CAP), "page": page,
             "per_page": per_page}

@@ -2,7 +2,6 @@
 import marshmallow as ma
 from flask.views import MethodView
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import (HANDLING_CLASSES, Action, Problem, ProblemStatus, Project, Satisfaction,
@@ -31,8 +30,7 @@ class ProblemSchema(ma.Schema):
     handling_class = ma.fields.Integer(allow_none=True, metadata={"enum": list(HANDLING_CLASSES)})
     status = ma.fields.String(required=True, metadata={"enum": [s.value for s in ProblemStatus]})
     department_id = ma.fields.Integer(allow_none=True)
-    co_department_ids = ma.fields.Method("_co_ids", metadata={"type": "array",
-                                                               "items": {"type": "integer"}})
+    co_department_ids = ma.fields.List(ma.fields.Integer(), required=True)
     due_on = ma.fields.Date(allow_none=True)
     original_due_on = ma.fields.Date(allow_none=True,
                                      metadata={"description": "the due date first set (on-time rate)"})
@@ -44,9 +42,6 @@ class ProblemSchema(ma.Schema):
     created_at = ma.fields.AwareDateTime(required=True)
     closed_at = ma.fields.AwareDateTime(allow_none=True)
     version = ma.fields.Integer(required=True)
-
-    def _co_ids(self, problem) -> list[int]:
-        return sorted(d.id for d in problem.co_departments)
 
 
 class EventSchema(ma.Schema):
@@ -131,9 +126,8 @@ class Problems(MethodView):
             source=Source(args["source"]) if args.get("source") else None,
             handling_class=args.get("handling_class"), overdue=bool(args.get("overdue")),
             escalated=bool(args.get("escalated")))
-        query = service.problem_query(actor(), filters, with_names=False).options(
-            selectinload(Problem.co_departments))
-        return paginate(query, page, per_page)
+        query = service.problem_query(actor(), filters, with_names=False)
+        return paginate(query, page, per_page, load=service.problem_records)
 
     @bp.arguments(ProblemCreateSchema)
     @bp.response(201, ProblemDetailSchema)

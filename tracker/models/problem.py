@@ -171,6 +171,10 @@ class Problem(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     @property
+    def co_department_ids(self) -> list[int]:
+        return sorted(d.id for d in self.co_departments)
+
+    @property
     def escalation_label(self) -> str:
         return pgettext("escalation", ESCALATION_LABELS[self.escalation])
 

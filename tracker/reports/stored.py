@@ -22,7 +22,7 @@ SETTLE (a write begun before Sunday midnight has long committed by then).
 import hashlib
 import time
 import zipfile
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 from importlib import metadata
 from io import BytesIO

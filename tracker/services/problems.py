@@ -15,7 +15,7 @@ from .. import paging, workflow
 from ..calendar import WorkCalendar, load_calendar, local_today
 from ..extensions import db
 from ..models import (HANDLING_CLASSES, Action, Attachment, ChecklistItem, Problem, ProblemEvent,
-                      ProblemStatus, Project, Source, Stage, User)
+                      ProblemStatus, Project, Source, Stage, User, problem_co_departments)
 from ..visibility import visible
 from ..workflow import InvalidFields, NotAllowed
 from . import uploads
@@ -213,6 +213,21 @@ def problem_query(user: User, f: ProblemFilter, today: date | None = None,
     if f.overdue:
         return query.order_by(Problem.due_on, Problem.id)
     return query.order_by(Problem.created_at.desc(), Problem.id.desc())
+
+
+def problem_records(query: sa.Select) -> list[dict]:
+    """The problems `query` selects as plain records — their columns and `co_department_ids` —
+    in two statements and without ORM objects: what the list API returns, read at a fraction
+    of the cost of loading 50 problems and their helping departments as objects."""
+    rows = db.session.execute(query.with_only_columns(*Problem.__table__.columns)).all()
+    helping: dict[int, list[int]] = {row.id: [] for row in rows}
+    if helping:
+        links = problem_co_departments.c
+        for problem_id, department_id in db.session.execute(
+                sa.select(links.problem_id, links.department_id)
+                .where(links.problem_id.in_(list(helping))).order_by(links.department_id)):
+            helping[problem_id].append(department_id)
+    return [{**row._mapping, "co_department_ids": helping[row.id]} for row in rows]
 
 
 @dataclass

@@ -97,12 +97,16 @@ def hash_token(raw: str) -> str:
 
 
 def user_for_token(raw: str) -> tuple[User, ApiToken] | None:
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
-    if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
+    """The token's user and the token (one statement: every API request asks)."""
+    found = db.session.execute(
+        sa.select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_token(raw))).first()
+    if found is None:
         return None
-    if not token.user.active:
+    token, user = found
+    if token.revoked_at is not None or token.expires_at <= utcnow() or not user.active:
         return None
-    return token.user, token
+    return user, token
 
 
 def revoke_token(token: ApiToken, at: datetime | None = None) -> None:
