@@ -14,10 +14,11 @@ before it is served again one statement asks whether anything written since coul
   the risk register.
 
 Work done after the week — transitions, new problems, visits dated later — leaves it as it is.
-Any such write, a different version of the code or of the holiday calendar, or another language
-makes the next download produce the pack again and store it in place of the old one. The week
-still in progress is always produced fresh, and a week is stored only once it has been over for
-SETTLE (a write begun before Sunday midnight has long committed by then).
+Any write that does reach back, or another version of the code, translations or holiday package,
+makes the next download produce the pack again and store it in place of the old one; each scope
+(headquarters, or one user) and language has a pack of its own. The week still in progress is
+always produced fresh, and a week is stored only once it has been over for SETTLE (a write begun
+before Sunday midnight has long committed by then).
 """
 import hashlib
 import time
