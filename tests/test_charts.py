@@ -117,3 +117,12 @@ def test_a_province_sees_the_bars_that_need_attention():
     counts = [bar.get_width() for bar in ax.patches]
     assert sorted(counts) == [1] * 29 + [2]  # the 29 with one visit, then the first with two
     assert ax.get_title(loc="right") == "2026-10-26 至 2026-11-24 · 走访最少的 30 人（共 1428 人）"
+
+
+def test_a_supervisor_without_visits_shows_a_zero():
+    from tracker.reports.metrics import Count
+
+    ax = charts.visits_per_supervisor([Count(1, "刘志强", 3), Count(2, "王不走", 0)]).axes[0]
+    labels = {text.get_text() for text in ax.texts}
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["王不走", "刘志强"]  # fewest first
+    assert {"0", "3"} <= labels

@@ -231,9 +231,11 @@ def test_visibility_scopes_the_figures(history, make_user, make_project):
     assert totals(history.supervisor, date(2026, 3, 12)).registered == 5
 
 
-def test_visits_and_stale_projects(history, db, make_project):
+def test_visits_and_stale_projects(history, db, make_project, make_user, make_department):
     from tracker.models import Visit, VisitKind
 
+    idle = make_user("supervisor", name="王不走")  # made no visit: shown, with 0
+    make_user("supervisor", name="停用者").active = False  # no longer supervising: not shown
     other = make_project(supervisor=history.supervisor, name="无人走访项目",
                          created_at=datetime(2026, 1, 5, tzinfo=timezone.utc))
     for day in (date(2026, 3, 2), date(2026, 3, 10)):
@@ -241,7 +243,12 @@ def test_visits_and_stale_projects(history, db, make_project):
                              visited_on=day, kind=VisitKind.routine, stage=Stage.construction))
     db.session.commit()
     counts = metrics.visits_per_supervisor(None, date(2026, 3, 9), date(2026, 3, 15))
-    assert [(c.label, c.count) for c in counts] == [("刘志强", 1)]
+    assert [(c.label, c.count) for c in counts] == [("刘志强", 1), ("王不走", 0)]
+    # A supervisor sees their own count (0 too); a department user sees no visits at all.
+    assert [(c.label, c.count) for c in metrics.visits_per_supervisor(
+        idle, date(2026, 3, 9), date(2026, 3, 15))] == [("王不走", 0)]
+    liaison = make_user("department", department=make_department())
+    assert metrics.visits_per_supervisor(liaison, date(2026, 3, 9), date(2026, 3, 15)) == []
     stale = {p.id: p for p in metrics.stale_projects(None, date(2026, 3, 20), days=30)}
     assert list(stale) == [other.id] and stale[other.id].last_visit is None
     stale = {p.id: p for p in metrics.stale_projects(None, date(2026, 4, 20), days=30)}

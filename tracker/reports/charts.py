@@ -74,10 +74,12 @@ def _no_data(ax) -> None:
     ax.set_yticks([])
 
 
-def _label_bars(ax, bars, fmt="{:d}", horizontal=False) -> None:
+def _label_bars(ax, bars, fmt="{:d}", horizontal=False, zeros=False) -> None:
+    """Each bar's value beside it; an empty bar is labelled only with `zeros` (where a 0 is the
+    news, such as a supervisor with no visit)."""
     for bar in bars:
         value = bar.get_width() if horizontal else bar.get_height()
-        if not value:
+        if not value and not zeros:
             continue
         if horizontal:
             ax.annotate(fmt.format(int(value)), (value, bar.get_y() + bar.get_height() / 2),
@@ -215,7 +217,7 @@ def visits_per_supervisor(counts: list[Count], subtitle: str = "") -> Figure:
         return fig
     bars = ax.barh([c.label for c in rows], [c.count for c in rows], color=NEW_COLOUR, height=0.6)
     _keep_bar_thickness(ax, len(rows))
-    _label_bars(ax, bars, horizontal=True)
+    _label_bars(ax, bars, horizontal=True, zeros=True)
     ax.grid(axis="x", color="#e9ecef")
     ax.grid(axis="y", visible=False)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

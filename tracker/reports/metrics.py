@@ -38,7 +38,7 @@ from flask_babel import gettext
 from ..calendar import TZ, WorkCalendar, end_of_local_day, load_calendar, local_today
 from ..extensions import db
 from ..models import (Action, Department, Problem, ProblemEvent, ProblemStatus, Project,
-                      Satisfaction, Stage, SupervisorAssignment, User, Visit)
+                      Role, Satisfaction, Stage, SupervisorAssignment, User, Visit)
 from ..visibility import problem_condition, project_condition, sees_everything, visit_condition
 from .sqlfuncs import date_text, json_entries, local_date, local_week_start
 
@@ -610,13 +610,27 @@ def weekly_series(user: User | None, last_monday: date, weeks: int = 12,
 
 
 def visits_per_supervisor(user: User | None, first: date, last: date) -> list[Count]:
-    """Visits from `first` to `last` (inclusive) by supervisor, most first (one query)."""
+    """Visits from `first` to `last` (inclusive) by supervisor, most first (one query).
+
+    Those who see everything get every active supervisor, with 0 for those who made no visit —
+    the ones the chart is there to show (as on the visits page); a supervisor gets themselves
+    and whoever else visited their projects."""
+    made = (sa.select(Visit.supervisor_id, sa.func.count(Visit.id).label("n"))
+            .where(Visit.visited_on >= first, Visit.visited_on <= last, _visit_scope(user))
+            .group_by(Visit.supervisor_id).subquery("made"))
+    if user is None or sees_everything(user):
+        expected = sa.and_(User.role == Role.supervisor, User.active)
+    elif user.role is Role.supervisor:
+        expected = User.id == user.id
+    else:
+        expected = sa.false()
+    n = sa.func.coalesce(made.c.n, 0)
     rows = db.session.execute(
-        sa.select(User.id, User.name, sa.func.count(Visit.id))
-        .select_from(Visit).join(User, User.id == Visit.supervisor_id)
-        .where(Visit.visited_on >= first, Visit.visited_on <= last, _visit_scope(user))
-        .group_by(User.id, User.name).order_by(sa.func.count(Visit.id).desc(), User.name)).all()
-    return [Count(uid, name, n) for uid, name, n in rows]
+        sa.select(User.id, User.name, n).select_from(User)
+        .outerjoin(made, made.c.supervisor_id == User.id)
+        .where(sa.or_(made.c.n.is_not(None), expected))
+        .order_by(n.desc(), User.name, User.id)).all()
+    return [Count(uid, name, count) for uid, name, count in rows]
 
 
 def stale_projects(user: User | None, day: date | None = None,
