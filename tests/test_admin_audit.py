@@ -5,6 +5,7 @@ from datetime import date
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from tracker import workflow
 from tracker.models import Risk, RiskCategory, RiskChange, RiskLevel, RiskStatus, Stage
 from tracker.services import people, projects, settings
 
@@ -61,7 +62,7 @@ def test_the_viewer_shows_every_kind_of_change_and_filters_them(client, db, admi
 def test_the_viewer_exports_to_excel_and_edits_nothing(client, db, admin, login, make_user,
                                                        make_department, make_project,
                                                        make_problem):
-    _story(db, admin, make_user, make_department, make_project, make_problem)
+    _, problem, _, _ = _story(db, admin, make_user, make_department, make_project, make_problem)
     login(admin)
     response = client.get("/admin/audit/export.xlsx?category=problem")
     assert response.status_code == 200
@@ -70,6 +71,14 @@ def test_the_viewer_exports_to_excel_and_edits_nothing(client, db, admin, login,
     assert rows[0][:4] == ("时间", "操作人", "类别", "操作")
     assert {r[3] for r in rows[1:]} == {"登记", "交办"}
     assert client.post("/admin/audit").status_code == 405
+    # A comment pasted with a control character Excel cannot hold: dropped, not a failed export.
+    workflow.apply(problem, "comment", admin, comment="已电话\x0b督促")
+    db.session.commit()
+    response = client.get("/admin/audit/export.xlsx?category=problem")
+    assert response.status_code == 200
+    summaries = [r[7] for r in load_workbook(io.BytesIO(response.data)).active.iter_rows(
+        min_row=2, values_only=True)]
+    assert any("已电话督促" in (s or "") for s in summaries)
 
 
 def test_a_page_of_the_viewer_runs_a_bounded_number_of_queries(app, client, db, admin, login,

@@ -7,8 +7,9 @@ from io import BytesIO
 import pytest
 from openpyxl import load_workbook
 
-from tracker.reports import exports, metrics
-from tests.test_metrics import history  # noqa: F401  (the hand-built history fixture)
+from tracker import workflow
+from tracker.reports import exports, metrics, stored
+from tests.test_metrics import history, sh  # noqa: F401  (the hand-built history fixture)
 
 W11 = date(2026, 3, 9)  # 9–15 March 2026
 
@@ -113,3 +114,18 @@ def test_the_weeks_ledger_leaves_out_problems_finished_before_the_week(history):
     titles = {r[4] for r in exports.ledger_rows(None, date(2026, 3, 15), since=date(2026, 3, 9))}
     # In W11: P3 closed during the week, P4 and P5 open; P1 had been closed on 5 Mar (W10).
     assert titles == {"审批超时", "周日深夜登记", "周一凌晨登记"}
+
+
+def test_a_pasted_control_character_is_dropped_not_a_failed_download(history, db, client,
+                                                                      token_for):
+    """A title pasted with a vertical tab is kept as entered, but a workbook cannot hold such
+    characters: the pack's ledger drops them (tracker/xlsx.py)."""
+    workflow.record(history.site, history.admin, title="围挡\x0b破损\x05", at=sh(3, 10))
+    db.session.commit()
+    response = client.get("/api/v1/reports/weekly?week=2026-W11",
+                          headers=token_for(history.admin))
+    assert response.status_code == 200
+    ledger = stored.files_of("2026-W11", response.data)["2026-W11-ledger.xlsx"]
+    book = load_workbook(BytesIO(ledger))
+    titles = {r[4] for r in book["问题台账"].iter_rows(min_row=2, values_only=True)}
+    assert "围挡破损" in titles

@@ -157,3 +157,15 @@ def test_empty_ledger(client, admin, login):
     assert "尚无交办给责任单位的问题" in html
     sheet = load_workbook(BytesIO(client.get("/ledger/ledger.xlsx").data)).active
     assert [c.value for c in sheet[1]] == HEADERS
+
+
+def test_a_name_with_a_control_character_still_downloads(client, county, db, admin, login):
+    """Excel cannot hold C0 control characters; the workbook drops them (tracker/xlsx.py)."""
+    county["zjj"].name = "县住房和城乡建设局\x0b"
+    db.session.commit()
+    login(admin)
+    response = client.get("/ledger/ledger.xlsx")
+    assert response.status_code == 200
+    names = {r[1] for r in load_workbook(BytesIO(response.data)).active.iter_rows(
+        min_row=2, max_row=3, values_only=True)}
+    assert "县住房和城乡建设局" in names

@@ -26,6 +26,7 @@ from ..models import (ESCALATION_LABELS, Department, Problem, ProblemEvent, Prob
 from ..risks.charts import risk_chart_png, risk_page
 from ..services.risks import risk_figures
 from ..templating import short_date
+from ..xlsx import cell_text, cells
 from . import charts, metrics
 from .metrics import ACTIVE, bound_of, iso_week, problem_states
 
@@ -352,30 +353,30 @@ def _write_sheet(workbook, title: str, header: list[str], rows: list[list], widt
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows) + 1}"
     for i, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = width
-    cells = []
+    heading = []
     for value in header:
         cell = WriteOnlyCell(sheet, value=value)
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        cells.append(cell)
-    sheet.append(cells)
+        heading.append(cell)
+    sheet.append(heading)
     formats = formats or {}
     for row in rows:
         marked = highlight(row)
         if not marked and not formats:
-            sheet.append(row)  # plain values: dates get openpyxl's yyyy-mm-dd by themselves
+            sheet.append(cells(row))  # plain values: dates get openpyxl's yyyy-mm-dd by themselves
             continue
-        cells = []
+        styled = []
         for i, value in enumerate(row):
-            cell = WriteOnlyCell(sheet, value=value)
+            cell = WriteOnlyCell(sheet, value=cell_text(value))
             if marked:
                 cell.fill = OVERDUE_FILL
             if isinstance(value, date):
                 cell.number_format = "yyyy-mm-dd"
             elif i in formats:
                 cell.number_format = formats[i]
-            cells.append(cell)
-        sheet.append(cells)
+            styled.append(cell)
+        sheet.append(styled)
 
 
 def ledger_xlsx(user: User | None, day: date, since: date | None = None,

@@ -18,6 +18,7 @@ from ..extensions import db
 from ..models import (Action, AuditEntry, Department, ProblemEvent, ProblemStatus, Project, Risk,
                       RiskChange, RiskLevel, RiskStatus, Role, Stage, StageChange,
                       SupervisorAssignment, User)
+from ..xlsx import cells
 
 EXPORT_CAP = 100_000
 # AuditEntry actions whose record is the dedicated table (stage_changes, supervisor_assignments).
@@ -421,8 +422,8 @@ def export_xlsx(f: Filters) -> bytes:
     ws.append([_("时间"), _("操作人"), _("类别"), _("操作"), _("对象类型"), _("对象编号"), _("对象"),
                _("内容")])
     for r in iter_all(f):
-        ws.append([r.at.astimezone(TZ).strftime("%Y-%m-%d %H:%M:%S"), r.actor, r.category,
-                   r.action, r.object_type, r.object_id, r.object_label, r.summary])
+        ws.append(cells([r.at.astimezone(TZ).strftime("%Y-%m-%d %H:%M:%S"), r.actor, r.category,
+                         r.action, r.object_type, r.object_id, r.object_label, r.summary]))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

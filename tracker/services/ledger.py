@@ -15,6 +15,7 @@ from ..calendar import WorkCalendar, load_calendar, local_today
 from ..extensions import db
 from ..models import Action, Department, Problem, ProblemEvent, ProblemStatus, Role, User
 from ..visibility import problem_condition
+from ..xlsx import cells
 from .mywork import YELLOW_CARD_THRESHOLD, setting
 
 S = ProblemStatus
@@ -147,9 +148,9 @@ def ledger_workbook(ledger: Ledger) -> bytes:
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     yellow = PatternFill("solid", start_color="FFF3CD")
     for r in ledger.rows:
-        sheet.append([r.code, r.name, r.handed_over, r.accepted_late, r.closed, r.closed_on_time,
-                      r.on_time_rate, r.open, r.overdue, r.avg_days_to_close,
-                      "黄牌警告" if r.yellow_card else ""])
+        sheet.append(cells([r.code, r.name, r.handed_over, r.accepted_late, r.closed,
+                            r.closed_on_time, r.on_time_rate, r.open, r.overdue,
+                            r.avg_days_to_close, "黄牌警告" if r.yellow_card else ""]))
         sheet.cell(sheet.max_row, 7).number_format = "0.0%"
         if r.yellow_card:
             for cell in sheet[sheet.max_row]:
