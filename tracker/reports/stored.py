@@ -52,8 +52,8 @@ HARMLESS = (
     "accountability.decide",
 )
 
-# What each mark watches: (table, its id, the column that places a row in time, True when that
-# column is a date rather than an instant).
+# What each mark watches: (the table's id, the column that places a row in time — None: any row
+# not HARMLESS counts —, True when that column is a date rather than an instant).
 WATCHED = {
     "events": (ProblemEvent.id, ProblemEvent.at, False),
     "problems": (Problem.id, Problem.created_at, False),
